@@ -1,0 +1,130 @@
+/**
+ * The typed event stream: the only way the engine talks to UIs and loggers. The Ink view,
+ * the plain line logger and the `--json` NDJSON writer are three consumers of this union.
+ * Every event is plain JSON (it is written verbatim as NDJSON).
+ */
+import type { Json } from './pipeline-types.js';
+import type { StageProgress } from './stage-kind.js';
+
+/** Why a stage will run, or why it will not. Rendered in one line by `formatReason`. */
+export type StageReason =
+  | { type: 'up-to-date' }
+  | { type: 'never-run' }
+  | { type: 'forced' }
+  | { type: 'assumed-fresh' }
+  | { type: 'params-changed'; changes: { path: string; from: Json | undefined; to: Json | undefined }[] }
+  | { type: 'input-changed'; inputs: { name: string; stageId?: string; path?: string }[] }
+  | { type: 'deps-changed'; paths: string[] }
+  | { type: 'code-changed'; kind: string }
+  | { type: 'upstream-will-run'; stageIds: string[] }
+  | { type: 'output-missing' };
+
+export interface RunCounts {
+  total: number;
+  cached: number;
+  ran: number;
+  failed: number;
+  skipped: number;
+}
+
+export type EngineEvent =
+  | {
+      type: 'run-started';
+      time: number;
+      runId: string;
+      pipeline: string;
+      profile: string | null;
+      jobs: number;
+      /** Extra facts for the header, filled by the CLI (e.g. { backend: 'wasm' }). */
+      meta: Record<string, string>;
+      stages: { id: string; name: string; kind: string }[];
+    }
+  | { type: 'stage-planned'; time: number; stageId: string; kind: string; willRun: boolean; reason: StageReason }
+  | { type: 'stage-cached'; time: number; stageId: string; kind: string; key: string }
+  | { type: 'stage-started'; time: number; stageId: string; kind: string; key: string }
+  | { type: 'stage-progress'; time: number; stageId: string; progress: StageProgress }
+  | { type: 'stage-log'; time: number; stageId: string; stream: 'stdout' | 'stderr'; line: string }
+  | {
+      type: 'stage-finished';
+      time: number;
+      stageId: string;
+      kind: string;
+      key: string;
+      durationMs: number;
+      /** Output identical to the previous execution's: dependents need not rerun. */
+      earlyCutoff: boolean;
+    }
+  | {
+      type: 'stage-failed';
+      time: number;
+      stageId: string;
+      kind: string;
+      durationMs: number;
+      message: string;
+      exitCode: number | null;
+      signal: string | null;
+      logPath: string;
+      logTail: string[];
+    }
+  | { type: 'stage-skipped'; time: number; stageId: string; kind: string; failedDependency: string }
+  | { type: 'run-interrupting'; time: number; signal: string }
+  | {
+      type: 'run-finished';
+      time: number;
+      runId: string;
+      status: 'success' | 'failed' | 'interrupted';
+      durationMs: number;
+      counts: RunCounts;
+    }
+  | { type: 'info'; time: number; message: string };
+
+export type EngineEventType = EngineEvent['type'];
+
+/** A consumer of the stream. Loggers must never throw into the engine. */
+export interface EventSink {
+  emit(event: EngineEvent): void;
+  /** Flush and release the terminal; awaited before the process exits. */
+  close?(): Promise<void> | void;
+}
+
+/** Fans one stream out to several sinks, as wireit's combination logger does. */
+export function combineSinks(...sinks: EventSink[]): EventSink {
+  return {
+    emit(event) {
+      for (const sink of sinks) sink.emit(event);
+    },
+    async close() {
+      for (const sink of sinks) await sink.close?.();
+    },
+  };
+}
+
+const show = (v: Json | undefined): string => (v === undefined ? '(unset)' : JSON.stringify(v));
+
+/** One line, no hashes: `params.eps 0.3 -> 0.1`, `input model changed (train[normal,2])`. */
+export function formatReason(reason: StageReason): string {
+  switch (reason.type) {
+    case 'up-to-date':
+      return 'up to date';
+    case 'never-run':
+      return 'never run';
+    case 'forced':
+      return 'forced (--force)';
+    case 'assumed-fresh':
+      return 'assumed fresh (--assume-fresh)';
+    case 'params-changed':
+      return reason.changes.map((c) => `params.${c.path} ${show(c.from)} -> ${show(c.to)}`).join(', ');
+    case 'input-changed':
+      return `input ${reason.inputs
+        .map((i) => (i.stageId ? `${i.name} changed (${i.stageId}${i.path ? `:${i.path}` : ''})` : `${i.name} changed`))
+        .join(', ')}`;
+    case 'deps-changed':
+      return `deps changed: ${reason.paths.join(', ')}`;
+    case 'code-changed':
+      return `code of kind '${reason.kind}' changed`;
+    case 'upstream-will-run':
+      return `upstream will run: ${reason.stageIds.join(', ')}`;
+    case 'output-missing':
+      return 'output missing from the store';
+  }
+}

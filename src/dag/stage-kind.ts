@@ -1,0 +1,68 @@
+/**
+ * What a stage kind is: a value (not a class) the engine reads from a registry. The engine
+ * knows nothing about what a kind does; ML kinds live in src/stages and register themselves.
+ */
+import type { Json, JsonObject } from './pipeline-types.js';
+
+/** Progress of a long stage; the UI draws `unit done/total` with the inner bar inside it. */
+export interface StageProgress {
+  unit: string;
+  done: number;
+  total: number;
+  /** e.g. the batch bar inside the epoch bar. */
+  inner?: { unit: string; done: number; total: number };
+  /** Latest metrics worth showing, e.g. { val_acc: 0.81 } or { asr: 0.93 }. */
+  metrics?: Record<string, number>;
+  message?: string;
+}
+
+export interface StageContext<P extends JsonObject = JsonObject> {
+  stageId: string;
+  params: P;
+  /** Absolute, read-only paths of the declared inputs (a list for `many` inputs). */
+  inputs: Record<string, string | string[]>;
+  /** Absolute paths of the declared `deps` (workspace files), in declared order. */
+  deps: string[];
+  /** Empty directory; everything written here becomes the stage's output tree. */
+  outDir: string;
+  /** Survives a crash of this stage (same key -> same dir), for resumable work. */
+  scratchDir: string;
+  /** Workspace root (where pipeline.yaml is). */
+  workspace: string;
+  /** Seed derived from the cache key, so reruns are reproducible. */
+  seed: number;
+  progress(p: StageProgress): void;
+  log(line: string): void;
+  signal: AbortSignal;
+}
+
+export interface ResourceNeeds {
+  cpu?: number;
+  gpu?: number;
+  memoryMb?: number;
+}
+
+export interface StageKind<P extends JsonObject = JsonObject> {
+  kind: string;
+  description: string;
+  /** JSON Schema (draft-07) of `params`; ajv validates each concrete stage against it. */
+  paramsSchema: { [key: string]: Json };
+  /** Named inputs the kind reads; `many` ones accept a pattern like `train[*]`. */
+  inputs: Record<string, { description: string; many?: boolean; optional?: boolean }>;
+  /** Paths the kind writes in its output tree, for docs and `dag`. */
+  outputs: string[];
+  resources?: ResourceNeeds;
+  /**
+   * `import.meta.url` of the module that defines the kind. Its code fingerprint (this module
+   * and its local imports as built, comments and formatting removed) enters the cache key.
+   */
+  module: string;
+  run(ctx: StageContext<P>): Promise<void>;
+}
+
+export function defineStage<P extends JsonObject>(kind: StageKind<P>): StageKind<P> {
+  return kind;
+}
+
+/** The set of kinds a pipeline may use. The CLI builds it from src/stages; tests build their own. */
+export type StageRegistry = ReadonlyMap<string, StageKind>;
