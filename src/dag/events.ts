@@ -12,7 +12,10 @@ export type StageReason =
   | { type: 'never-run' }
   | { type: 'forced' }
   | { type: 'assumed-fresh' }
-  | { type: 'params-changed'; changes: { path: string; from: Json | undefined; to: Json | undefined }[] }
+  | {
+      type: 'params-changed';
+      changes: { path: string; from: Json | undefined; to: Json | undefined }[];
+    }
   | { type: 'input-changed'; inputs: { name: string; stageId?: string; path?: string }[] }
   | { type: 'deps-changed'; paths: string[] }
   | { type: 'code-changed'; kind: string }
@@ -39,7 +42,14 @@ export type EngineEvent =
       meta: Record<string, string>;
       stages: { id: string; name: string; kind: string }[];
     }
-  | { type: 'stage-planned'; time: number; stageId: string; kind: string; willRun: boolean; reason: StageReason }
+  | {
+      type: 'stage-planned';
+      time: number;
+      stageId: string;
+      kind: string;
+      willRun: boolean;
+      reason: StageReason;
+    }
   | { type: 'stage-cached'; time: number; stageId: string; kind: string; key: string }
   | { type: 'stage-started'; time: number; stageId: string; kind: string; key: string }
   | { type: 'stage-progress'; time: number; stageId: string; progress: StageProgress }
@@ -113,10 +123,16 @@ export function formatReason(reason: StageReason): string {
     case 'assumed-fresh':
       return 'assumed fresh (--assume-fresh)';
     case 'params-changed':
-      return reason.changes.map((c) => `params.${c.path} ${show(c.from)} -> ${show(c.to)}`).join(', ');
+      return reason.changes
+        .map((c) => `params.${c.path} ${show(c.from)} -> ${show(c.to)}`)
+        .join(', ');
     case 'input-changed':
       return `input ${reason.inputs
-        .map((i) => (i.stageId ? `${i.name} changed (${i.stageId}${i.path ? `:${i.path}` : ''})` : `${i.name} changed`))
+        .map((i) =>
+          i.stageId
+            ? `${i.name} changed (${i.stageId}${i.path ? `:${i.path}` : ''})`
+            : `${i.name} changed`,
+        )
         .join(', ')}`;
     case 'deps-changed':
       return `deps changed: ${reason.paths.join(', ')}`;
