@@ -144,3 +144,18 @@ export function formatReason(reason: StageReason): string {
       return 'output missing from the store';
   }
 }
+
+/** One row of `advrob-dag status` (also printed as JSON by `status --json`). */
+export interface StatusEntry {
+  id: string;
+  /** Group name (the stage's name in pipeline.yaml). */
+  name: string;
+  kind: string;
+  willRun: boolean;
+  reason: StageReason;
+}
+
+/** What `dag` renders: stages and the ids they read from. */
+export interface DagView {
+  stages: { id: string; name: string; kind: string; dependsOn: string[] }[];
+}
