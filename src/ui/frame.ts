@@ -1,0 +1,293 @@
+/**
+ * The live view as lines of text: header, one row per running stage, a summary of finished
+ * ones, and the end-of-run verdict. Pure (state, width, clock in; lines out), so the Ink
+ * component only lays the lines out and tests read them directly. Every line fits `width`
+ * columns; with `color: false` no line holds an escape byte.
+ */
+import type { StageProgress } from '../dag/stage-kind.js';
+import {
+  countStatuses,
+  groupName,
+  type RunState,
+  runEta,
+  type StageView,
+  stagesWithStatus,
+} from './state.js';
+import {
+  bar,
+  formatDuration,
+  formatMetric,
+  type Paint,
+  padEnd,
+  painter,
+  truncate,
+  truncateId,
+} from './text.js';
+
+export interface FrameOptions {
+  width: number;
+  color: boolean;
+  /** The clock for elapsed times; replays pass the last event's time. */
+  now: number;
+  /** Lines of a failing stage's log shown in the view (the log file has all of them). */
+  tailLines?: number;
+  /** Most running rows drawn; the rest are counted in one line. */
+  maxRows?: number;
+}
+
+/** Columns taken by the elapsed time at the right of a row: `59m59s` or `1h02m`. */
+const elapsedWidth = 6;
+const minWidth = 20;
+
+/** Visible length of a painted string (escape sequences take no columns). */
+const visibleLength = (text: string): number =>
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escapes is the point
+  Array.from(text.replace(/\x1b\[[0-9;]*m/g, '')).length;
+
+/** Joins parts with a separator, dropping parts from the end until the line fits. */
+function fitParts(parts: string[], separator: string, width: number): string {
+  const kept = [...parts];
+  while (kept.length > 1 && visibleLength(kept.join(separator)) > width) kept.pop();
+  const line = kept.join(separator);
+  return visibleLength(line) > width ? truncate(stripAnsi(line), width) : line;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escapes is the point
+const stripAnsi = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, '');
+
+export function headerLines(state: RunState, opts: FrameOptions): string[] {
+  const paint = painter(opts.color);
+  const width = Math.max(opts.width, minWidth);
+  const facts = [
+    paint('bold', state.pipeline || 'pipeline'),
+    ...(state.profile ? [`profile ${state.profile}`] : []),
+    ...(state.meta.backend ? [`backend ${state.meta.backend}`] : []),
+    `jobs ${state.jobs}`,
+    ...Object.entries(state.meta)
+      .filter(([key]) => key !== 'backend')
+      .map(([key, value]) => `${key} ${value}`),
+  ];
+  const counts = countStatuses(state);
+  const tally = [
+    paint('gray', `${counts.cached} cached`),
+    paint('cyan', `${counts.running} running`),
+    `${counts.queued} queued`,
+    paint('green', `${counts.done} done`),
+    paint(counts.failed > 0 ? 'red' : 'gray', `${counts.failed} failed`),
+    ...(counts.skipped > 0 ? [paint('yellow', `${counts.skipped} skipped`)] : []),
+  ];
+  const end = state.phase === 'finished' && state.result ? state.result.durationMs : undefined;
+  const elapsed = formatDuration(end ?? Math.max(0, opts.now - state.startedAt));
+  const eta = runEta(state, opts.now);
+  const clockText = `${elapsed}${eta ? ` · ETA ${eta.partial ? '≥' : ''}${formatDuration(eta.ms)}` : ''}`;
+  const tallyLine = fitParts(tally, ' · ', width - clockText.length - 2);
+  const gap = Math.max(2, width - visibleLength(tallyLine) - clockText.length);
+  const second =
+    visibleLength(tallyLine) + gap + clockText.length <= width
+      ? `${tallyLine}${' '.repeat(gap)}${paint('dim', clockText)}`
+      : fitParts(tally, ' · ', width);
+  return [fitParts(facts, ' · ', width), second];
+}
+
+/**
+ * `epoch 12/35 ██████░░░░ batch 40/100 ███░░ val_acc 0.812` shrunk to `room` columns: bars
+ * shrink first, then the metrics go, then the inner counter.
+ */
+export function progressText(progress: StageProgress, room: number, paint: Paint): string {
+  const outer = `${progress.unit} ${progress.done}/${progress.total}`;
+  const inner = progress.inner
+    ? `${progress.inner.unit} ${progress.inner.done}/${progress.inner.total}`
+    : undefined;
+  const metrics = Object.entries(progress.metrics ?? {})
+    .map(([name, value]) => `${name} ${formatMetric(value)}`)
+    .join(' ');
+  const build = (withInner: boolean, withMetrics: boolean, outerBar: number, innerBar: number) => {
+    const parts = [outer];
+    if (outerBar > 0) parts.push(paint('cyan', bar(progress.done, progress.total, outerBar)));
+    if (withInner && inner && progress.inner) {
+      parts.push(inner);
+      if (innerBar > 0) {
+        parts.push(paint('blue', bar(progress.inner.done, progress.inner.total, innerBar)));
+      }
+    }
+    if (withMetrics && metrics) parts.push(paint('magenta', metrics));
+    return parts.join(' ');
+  };
+  const textOnly = (withInner: boolean, withMetrics: boolean) =>
+    visibleLength(build(withInner, withMetrics, 0, 0));
+  const hasInner = inner !== undefined;
+  for (const [withInner, withMetrics] of [
+    [true, true],
+    [true, false],
+    [false, true],
+    [false, false],
+  ] as const) {
+    if ((withInner && !hasInner) || (withMetrics && !metrics)) continue;
+    const bars = withInner && hasInner ? 2 : 1;
+    const spare = room - textOnly(withInner, withMetrics) - bars;
+    const minBar = 4;
+    if (spare < minBar * bars) continue;
+    const total = Math.min(spare, bars === 2 ? 36 : 24);
+    const outerBar = bars === 2 ? Math.ceil(total * 0.6) : total;
+    return build(withInner, withMetrics, outerBar, total - outerBar);
+  }
+  return truncate(stripAnsi(build(hasInner, false, 0, 0)), room);
+}
+
+function idWidth(ids: string[], width: number): number {
+  const longest = Math.max(8, ...ids.map((id) => Array.from(id).length));
+  return Math.min(longest, Math.max(10, Math.floor(width * 0.32)));
+}
+
+export function runningRows(state: RunState, opts: FrameOptions): string[] {
+  const paint = painter(opts.color);
+  const width = Math.max(opts.width, minWidth);
+  const running = stagesWithStatus(state, 'running');
+  const maxRows = opts.maxRows ?? 12;
+  const shown = running.slice(0, maxRows);
+  const idCols = idWidth(
+    shown.map((s) => s.id),
+    width,
+  );
+  const rows = shown.map((stage) => {
+    const id = padEnd(truncateId(stage.id, idCols), idCols);
+    const elapsed = formatDuration(Math.max(0, opts.now - (stage.startedAt ?? opts.now)));
+    const room = width - 2 - idCols - 1 - 1 - elapsedWidth;
+    const body = stageBody(stage, room, paint);
+    const filler = ' '.repeat(Math.max(0, room - visibleLength(body)));
+    return `${paint('cyan', '▶')} ${paint('bold', id)} ${body}${filler} ${paint('dim', elapsed.padStart(elapsedWidth))}`;
+  });
+  if (running.length > shown.length) {
+    rows.push(paint('dim', `  … and ${running.length - shown.length} more running`));
+  }
+  return rows;
+}
+
+function stageBody(stage: StageView, room: number, paint: Paint): string {
+  if (room <= 0) return '';
+  if (stage.progress && stage.progress.total > 0) return progressText(stage.progress, room, paint);
+  const note = stage.progress?.message ?? stage.lastLog ?? stage.kind;
+  return paint('dim', truncate(note, room));
+}
+
+/** `done 12 (train 8, attack 4) · cached 4 · early cutoff 1`: finished stages, collapsed. */
+export function summaryLine(state: RunState, opts: FrameOptions): string | undefined {
+  const paint = painter(opts.color);
+  const done = stagesWithStatus(state, 'done');
+  const cached = stagesWithStatus(state, 'cached');
+  const skipped = stagesWithStatus(state, 'skipped');
+  if (done.length === 0 && cached.length === 0 && skipped.length === 0) return undefined;
+  const byGroup = (stages: StageView[]) => {
+    const counts = new Map<string, number>();
+    for (const s of stages) counts.set(s.name, (counts.get(s.name) ?? 0) + 1);
+    return [...counts].map(([name, n]) => `${name} ${n}`).join(', ');
+  };
+  const cutoffs = done.filter((s) => s.earlyCutoff).length;
+  const parts = [
+    ...(done.length > 0 ? [paint('green', `✓ done ${done.length} (${byGroup(done)})`)] : []),
+    ...(cached.length > 0 ? [paint('gray', `cached ${cached.length}`)] : []),
+    ...(cutoffs > 0 ? [`early cutoff ${cutoffs}`] : []),
+    ...(skipped.length > 0 ? [paint('yellow', `skipped ${skipped.length}`)] : []),
+  ];
+  const width = Math.max(opts.width, minWidth);
+  const line = parts.join(' · ');
+  if (visibleLength(line) <= width) return line;
+  // Too narrow for the per-group breakdown: keep the totals.
+  const short = [
+    ...(done.length > 0 ? [paint('green', `✓ done ${done.length}`)] : []),
+    ...parts.slice(done.length > 0 ? 1 : 0),
+  ];
+  return fitParts(short, ' · ', width);
+}
+
+/** A failed stage: what failed, the tail of its log, and where the full log is. */
+export function failureLines(stage: StageView, opts: FrameOptions): string[] {
+  const paint = painter(opts.color);
+  const width = Math.max(opts.width, minWidth);
+  const failure = stage.failure;
+  if (!failure) return [];
+  const how =
+    failure.exitCode !== null
+      ? `exit ${failure.exitCode}`
+      : failure.signal !== null
+        ? `signal ${failure.signal}`
+        : undefined;
+  const title = `✗ ${stage.id} failed after ${formatDuration(stage.durationMs ?? 0)}${how ? ` (${how})` : ''}`;
+  const lines = [paint('red', truncate(title, width))];
+  if (failure.message) lines.push(`  ${truncate(failure.message, width - 2)}`);
+  const tail = failure.logTail.slice(-(opts.tailLines ?? 8));
+  for (const line of tail) lines.push(paint('dim', `  │ ${truncate(line, width - 4)}`));
+  lines.push(`  log: ${truncate(failure.logPath, width - 7)}`);
+  return lines;
+}
+
+/** What the run is doing overall: stopping, or how it ended (and what was cancelled). */
+export function verdictLines(state: RunState, opts: FrameOptions): string[] {
+  const paint = painter(opts.color);
+  const width = Math.max(opts.width, minWidth);
+  if (state.phase === 'stopping') {
+    const running = stagesWithStatus(state, 'running').length;
+    return [
+      paint(
+        'yellow',
+        truncate(
+          `■ stopping (${state.stopSignal ?? 'signal'}): waiting for ${running} running stage${running === 1 ? '' : 's'} to end; nothing half-written is kept`,
+          width,
+        ),
+      ),
+    ];
+  }
+  if (state.phase !== 'finished' || !state.result) return [];
+  const { status, durationMs, counts } = state.result;
+  const totals = `${counts.ran} ran, ${counts.cached} cached, ${counts.failed} failed${counts.skipped > 0 ? `, ${counts.skipped} skipped` : ''}`;
+  if (status === 'success') {
+    return [
+      paint('green', truncate(`✓ finished in ${formatDuration(durationMs)}: ${totals}`, width)),
+    ];
+  }
+  if (status === 'failed') {
+    return [
+      paint('red', truncate(`✗ failed after ${formatDuration(durationMs)}: ${totals}`, width)),
+    ];
+  }
+  const cancelled = stagesWithStatus(state, 'cancelled');
+  const notStarted = [...stagesWithStatus(state, 'queued'), ...stagesWithStatus(state, 'pending')];
+  const lines = [
+    paint(
+      'yellow',
+      truncate(`■ interrupted after ${formatDuration(durationMs)}: ${totals}`, width),
+    ),
+  ];
+  if (cancelled.length > 0) {
+    lines.push(
+      truncate(
+        `  cancelled (${cancelled.length}): ${cancelled.map((s) => s.id).join(', ')}`,
+        width,
+      ),
+    );
+  }
+  if (notStarted.length > 0) {
+    lines.push(truncate(`  not started (${notStarted.length}): ${groupCounts(notStarted)}`, width));
+  }
+  return lines;
+}
+
+function groupCounts(stages: StageView[]): string {
+  const counts = new Map<string, number>();
+  for (const s of stages) counts.set(groupName(s.id), (counts.get(groupName(s.id)) ?? 0) + 1);
+  return [...counts].map(([name, n]) => (n === 1 ? name : `${name} ×${n}`)).join(', ');
+}
+
+/** The live part of the view (failures are printed once, above it, by the caller). */
+export function liveLines(state: RunState, opts: FrameOptions): string[] {
+  const summary = summaryLine(state, opts);
+  return [
+    ...headerLines(state, opts),
+    ...runningRows(state, opts),
+    ...(summary ? [summary] : []),
+    ...state.infos.map((info) =>
+      painter(opts.color)('dim', truncate(info, Math.max(opts.width, minWidth))),
+    ),
+    ...verdictLines(state, opts),
+  ];
+}

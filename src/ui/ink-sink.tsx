@@ -1,0 +1,79 @@
+/**
+ * The live terminal view as an EventSink. Events are queued (emit is O(1) and never throws
+ * into the engine), folded into the state in batches and drawn at most `1000 / frameMs`
+ * times a second; a slow terminal therefore never slows the run. close() draws the final
+ * frame, unmounts Ink and gives the cursor back.
+ */
+import { render } from 'ink';
+import type { EngineEvent, EventSink } from '../dag/events.js';
+import { RunView } from './run-view.js';
+import { initialRunState, type RunState, reduceEvents } from './state.js';
+
+export interface InkSinkOptions {
+  out: NodeJS.WriteStream;
+  color: boolean;
+  /** Fixed width; by default the terminal's, following resizes. */
+  width?: number;
+  /** Minimum time between two frames. */
+  frameMs?: number;
+  now?: () => number;
+}
+
+const fallbackWidth = 80;
+
+export function createInkSink(opts: InkSinkOptions): EventSink {
+  const frameMs = opts.frameMs ?? 100;
+  const now = opts.now ?? Date.now;
+  let state: RunState = initialRunState;
+  let queue: EngineEvent[] = [];
+  let frameTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  const width = () => opts.width ?? (opts.out.columns || fallbackWidth);
+  const view = () => <RunView state={state} width={width()} color={opts.color} now={now()} />;
+  const instance = render(view(), {
+    stdout: opts.out,
+    exitOnCtrlC: false,
+    maxFps: Math.max(1, Math.round(1000 / frameMs)),
+  });
+
+  const draw = () => {
+    frameTimer = undefined;
+    if (queue.length > 0) {
+      state = reduceEvents(state, queue);
+      queue = [];
+    }
+    instance.rerender(view());
+  };
+  const schedule = () => {
+    if (frameTimer === undefined && !closed) frameTimer = setTimeout(draw, frameMs);
+  };
+  // Elapsed times and the ETA move without events: redraw once a second while running.
+  const ticker = setInterval(() => {
+    if (state.phase === 'running' || state.phase === 'stopping') schedule();
+  }, 1000);
+  ticker.unref();
+  opts.out.on('resize', schedule);
+
+  return {
+    emit(event) {
+      if (closed) return;
+      queue.push(event);
+      schedule();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(ticker);
+      if (frameTimer !== undefined) clearTimeout(frameTimer);
+      opts.out.off('resize', schedule);
+      try {
+        draw();
+        instance.unmount();
+        await instance.waitUntilExit();
+      } finally {
+        instance.cleanup();
+      }
+    },
+  };
+}

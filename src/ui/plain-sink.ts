@@ -1,0 +1,156 @@
+/**
+ * The line logger for CI, pipes and `--no-ui`: one timestamped line per thing that happened,
+ * never a cursor move or a redraw. Colour only when asked (`color: true`); otherwise not a
+ * single escape byte is written. Progress is thinned so a log stays readable.
+ */
+import { type EngineEvent, type EventSink, formatReason } from '../dag/events.js';
+import { clock, formatDuration, formatMetric, type Paint, painter } from './text.js';
+
+export interface PlainSinkOptions {
+  out: NodeJS.WritableStream;
+  color: boolean;
+  /** A stage's progress is logged at most this often (event time), plus at its last step. */
+  progressEveryMs?: number;
+  /** Lines of a failing stage's log printed with the failure. */
+  tailLines?: number;
+}
+
+/** The text of one event (may span lines), or undefined when it is not worth a line. */
+export function plainLine(
+  event: EngineEvent,
+  paint: Paint,
+  opts: { tailLines: number },
+): string | undefined {
+  switch (event.type) {
+    case 'run-started': {
+      const facts = [
+        ...(event.profile ? [`profile ${event.profile}`] : []),
+        ...Object.entries(event.meta).map(([key, value]) => `${key} ${value}`),
+        `jobs ${event.jobs}`,
+      ];
+      return `${paint('bold', `run ${event.pipeline}`)} (${facts.join(', ')}): ${event.stages.length} stages, run id ${event.runId}`;
+    }
+    case 'stage-planned':
+      return event.willRun
+        ? `plan   ${event.stageId}: will run, ${formatReason(event.reason)}`
+        : undefined;
+    case 'stage-cached':
+      return paint('gray', `cached ${event.stageId}`);
+    case 'stage-started':
+      return paint('cyan', `start  ${event.stageId}`);
+    case 'stage-progress': {
+      const p = event.progress;
+      const inner = p.inner ? ` ${p.inner.unit} ${p.inner.done}/${p.inner.total}` : '';
+      const metrics = Object.entries(p.metrics ?? {})
+        .map(([name, value]) => ` ${name} ${formatMetric(value)}`)
+        .join('');
+      const message = p.message ? ` ${p.message}` : '';
+      return `       ${event.stageId}: ${p.unit} ${p.done}/${p.total}${inner}${metrics}${message}`;
+    }
+    case 'stage-log':
+      return undefined;
+    case 'stage-finished':
+      return paint(
+        'green',
+        `done   ${event.stageId} in ${formatDuration(event.durationMs)}${event.earlyCutoff ? ' (output unchanged: dependents keep their cache)' : ''}`,
+      );
+    case 'stage-failed': {
+      const how =
+        event.exitCode !== null
+          ? `exit ${event.exitCode}`
+          : event.signal !== null
+            ? `signal ${event.signal}`
+            : 'error';
+      const lines = [
+        paint(
+          'red',
+          `FAILED ${event.stageId} after ${formatDuration(event.durationMs)} (${how}): ${event.message}`,
+        ),
+        ...event.logTail.slice(-opts.tailLines).map((line) => `       | ${line}`),
+        `       log: ${event.logPath}`,
+      ];
+      return lines.join('\n');
+    }
+    case 'stage-skipped':
+      return paint('yellow', `skip   ${event.stageId}: ${event.failedDependency} failed`);
+    case 'run-interrupting':
+      return paint(
+        'yellow',
+        `stopping (${event.signal}): waiting for running stages to end; nothing half-written is kept`,
+      );
+    case 'run-finished': {
+      const c = event.counts;
+      const verdict = { success: 'finished', failed: 'FAILED', interrupted: 'interrupted' }[
+        event.status
+      ];
+      const style = { success: 'green', failed: 'red', interrupted: 'yellow' } as const;
+      return paint(
+        style[event.status],
+        `${verdict} in ${formatDuration(event.durationMs)}: ${c.total} stages, ${c.ran} ran, ${c.cached} cached, ${c.failed} failed, ${c.skipped} skipped`,
+      );
+    }
+    case 'info':
+      return event.message;
+  }
+}
+
+export function createPlainSink(opts: PlainSinkOptions): EventSink {
+  const paint = painter(opts.color);
+  const progressEveryMs = opts.progressEveryMs ?? 5000;
+  const tailLines = opts.tailLines ?? 20;
+  const lastProgress = new Map<string, number>();
+  const broken = watchForBrokenPipe(opts.out);
+  const write = (time: number, text: string) => {
+    if (broken.value) return;
+    const stamp = clock(time);
+    const indent = ' '.repeat(stamp.length + 1);
+    const lines = text.split('\n');
+    opts.out.write(
+      `${lines.map((line, i) => (i === 0 ? `${paint('dim', stamp)} ${line}` : `${indent}${line}`)).join('\n')}\n`,
+    );
+  };
+  return {
+    emit(event) {
+      try {
+        if (event.type === 'stage-progress') {
+          const last = lastProgress.get(event.stageId);
+          const final = event.progress.total > 0 && event.progress.done >= event.progress.total;
+          if (!final && last !== undefined && event.time - last < progressEveryMs) return;
+          lastProgress.set(event.stageId, event.time);
+        }
+        const text = plainLine(event, paint, { tailLines });
+        if (text !== undefined) write(event.time, text);
+      } catch {
+        // A logger must never break the run (a closed pipe, say).
+      }
+    },
+    close: () => drain(opts.out, broken),
+  };
+}
+
+/**
+ * A reader that went away (`| head`) makes the stream emit 'error' later; without a listener
+ * that would kill the run. Writing simply stops.
+ */
+export function watchForBrokenPipe(out: NodeJS.WritableStream): { value: boolean } {
+  const broken = { value: false };
+  out.once('error', () => {
+    broken.value = true;
+  });
+  return broken;
+}
+
+/** Resolves once everything written so far has been handed to the OS. */
+export function drain(out: NodeJS.WritableStream, broken?: { value: boolean }): Promise<void> {
+  return new Promise((resolve) => {
+    if (broken?.value) {
+      resolve();
+      return;
+    }
+    try {
+      out.write('', () => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}

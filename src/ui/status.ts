@@ -1,0 +1,151 @@
+/**
+ * `advrob-dag status` / `run --dry-run` as text: one line per stage group (a foreach
+ * expansion collapses to `train[*] 20: 4 cached, 16 will run`), followed by why the ones that
+ * will run will run. Pure: entries in, text out; with `color: false` no escape bytes.
+ */
+import { formatReason, type StatusEntry } from '../dag/events.js';
+import { type Paint, padEnd, painter, truncate } from './text.js';
+
+export interface StatusRenderOptions {
+  color: boolean;
+  width: number;
+  /** One line per stage that will run instead of one line per distinct reason. */
+  detail?: boolean;
+}
+
+interface Group {
+  name: string;
+  kind: string;
+  expanded: boolean;
+  entries: StatusEntry[];
+}
+
+/** Groups by stage name in first-seen order (the engine lists stages in topological order). */
+function groupEntries(entries: StatusEntry[]): Group[] {
+  const groups = new Map<string, Group>();
+  for (const entry of entries) {
+    let group = groups.get(entry.name);
+    if (!group) {
+      group = { name: entry.name, kind: entry.kind, expanded: false, entries: [] };
+      groups.set(entry.name, group);
+    }
+    group.entries.push(entry);
+    if (entry.id !== entry.name) group.expanded = true;
+  }
+  return [...groups.values()];
+}
+
+/** `a, b, c, … (+12)` within `room` columns. */
+function listWithin(ids: string[], room: number): string {
+  let text = '';
+  for (let i = 0; i < ids.length; i++) {
+    const more = ids.length - i - 1;
+    const piece = `${i === 0 ? '' : ', '}${ids[i]}`;
+    const suffix = more > 0 ? `, … (+${more})` : '';
+    if (Array.from(text + piece + suffix).length > room && i > 0) {
+      return `${text}, … (+${ids.length - i})`;
+    }
+    text += piece;
+  }
+  return truncate(text, room);
+}
+
+export function renderStatus(entries: StatusEntry[], opts: StatusRenderOptions): string {
+  const paint = painter(opts.color);
+  const width = Math.max(opts.width, 30);
+  const groups = groupEntries(entries);
+  if (groups.length === 0) return `${paint('dim', 'no stages')}\n`;
+
+  const labels = groups.map((g) => (g.expanded ? `${g.name}[*]` : g.name));
+  const labelWidth = Math.min(
+    Math.max(...labels.map((l) => Array.from(l).length)),
+    Math.floor(width * 0.4),
+  );
+  const kindWidth = Math.max(...groups.map((g) => g.kind.length));
+  const showKind = labelWidth + kindWidth + 30 <= width;
+  const lines: string[] = [];
+
+  groups.forEach((group, index) => {
+    const willRun = group.entries.filter((e) => e.willRun);
+    const fresh = group.entries.length - willRun.length;
+    const marker = willRun.length > 0 ? paint('yellow', '●') : paint('green', '✓');
+    const label = padEnd(truncate(labels[index] ?? group.name, labelWidth), labelWidth);
+    const kind = showKind ? `${paint('dim', padEnd(group.kind, kindWidth))}  ` : '';
+    const room = width - 2 - labelWidth - 2 - (showKind ? kindWidth + 2 : 0);
+    let summary: string;
+    if (!group.expanded) {
+      const entry = group.entries[0] as StatusEntry;
+      summary = entry.willRun
+        ? `will run: ${formatReason(entry.reason)}`
+        : formatReason(entry.reason);
+    } else {
+      const parts = [
+        ...(fresh > 0 ? [`${fresh} ${freshWord(group.entries)}`] : []),
+        ...(willRun.length > 0 ? [`${willRun.length} will run`] : []),
+      ];
+      summary = `${group.entries.length}: ${parts.join(', ')}`;
+    }
+    lines.push(
+      `${marker} ${paint('bold', label)}  ${kind}${colorSummary(truncate(summary, room), willRun.length > 0, paint)}`,
+    );
+    if (group.expanded && willRun.length > 0)
+      lines.push(...reasonLines(willRun, width, opts, paint));
+  });
+
+  const total = entries.length;
+  const running = entries.filter((e) => e.willRun).length;
+  lines.push(
+    paint(
+      'dim',
+      truncate(`${total} stages: ${total - running} up to date, ${running} will run`, width),
+    ),
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/** Stages that will not run are "cached", or "assumed fresh" when the user said so. */
+function freshWord(entries: StatusEntry[]): string {
+  const notRunning = entries.filter((e) => !e.willRun);
+  return notRunning.every((e) => e.reason.type === 'assumed-fresh') ? 'assumed fresh' : 'cached';
+}
+
+function colorSummary(text: string, willRun: boolean, paint: Paint): string {
+  return willRun ? paint('yellow', text) : paint('gray', text);
+}
+
+/** Why the members of a foreach group will run: one line per reason, or per stage with `detail`. */
+function reasonLines(
+  willRun: StatusEntry[],
+  width: number,
+  opts: StatusRenderOptions,
+  paint: Paint,
+): string[] {
+  const indent = '    ';
+  if (opts.detail) {
+    const idWidth = Math.min(
+      Math.max(...willRun.map((e) => Array.from(e.id).length)),
+      Math.floor(width * 0.45),
+    );
+    return willRun.map((e) => {
+      const room = width - indent.length - idWidth - 2;
+      return `${indent}${padEnd(truncate(e.id, idWidth), idWidth)}  ${paint('dim', truncate(formatReason(e.reason), room))}`;
+    });
+  }
+  const byReason = new Map<string, string[]>();
+  for (const e of willRun) {
+    const reason = formatReason(e.reason);
+    byReason.set(reason, [...(byReason.get(reason) ?? []), e.id]);
+  }
+  const lines: string[] = [];
+  for (const [reason, ids] of byReason) {
+    const head = `${indent}${ids.length} × ${reason}`;
+    if (Array.from(head).length >= width - 8) {
+      lines.push(truncate(head, width));
+      lines.push(paint('dim', `${indent}  ${listWithin(ids, width - indent.length - 2)}`));
+    } else {
+      const room = width - Array.from(head).length - 2;
+      lines.push(`${head}: ${paint('dim', listWithin(ids, room))}`);
+    }
+  }
+  return lines;
+}
