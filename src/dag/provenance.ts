@@ -1,0 +1,210 @@
+/**
+ * Provenance in SQLite (better-sqlite3, WAL) at `cache/provenance.db`: runs, executions,
+ * artifacts and lineage edges (execution -> input digests, execution -> output digests).
+ * It records what happened; it is never consulted to decide whether a stage runs (the
+ * store's records do that), so losing it loses history, never correctness.
+ */
+import Database from 'better-sqlite3';
+
+export type ExecutionStatus = 'ran' | 'cached' | 'failed' | 'assumed-fresh';
+
+export interface RunRow {
+  id: string;
+  argv: string;
+  profile: string | null;
+  tool_version: string;
+  host: string;
+  meta: string;
+  started_at: number;
+  ended_at: number | null;
+  status: string;
+}
+
+export interface ExecutionRow {
+  id: number;
+  run_id: string;
+  stage_id: string;
+  kind: string;
+  key: string | null;
+  status: ExecutionStatus;
+  started_at: number;
+  ended_at: number;
+  duration_ms: number;
+  log_path: string | null;
+  params: string;
+  output_tree: string | null;
+}
+
+export interface LineageRow {
+  execution_id: number;
+  direction: 'in' | 'out';
+  digest: string;
+  /** Input name, dep path, or output path inside the stage's tree. */
+  label: string;
+  /** For an input from another stage: that stage's id. */
+  source_stage: string | null;
+}
+
+export interface ExecutionInput {
+  runId: string;
+  stageId: string;
+  kind: string;
+  key: string | null;
+  status: ExecutionStatus;
+  startedAt: number;
+  endedAt: number;
+  logPath: string | null;
+  params: unknown;
+  outputTree: string | null;
+  inputs: { label: string; digest: string; sourceStage: string | null }[];
+  outputs: { path: string; digest: string; size: number }[];
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY, argv TEXT NOT NULL, profile TEXT, tool_version TEXT NOT NULL,
+  host TEXT NOT NULL, meta TEXT NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER,
+  status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS executions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL REFERENCES runs(id),
+  stage_id TEXT NOT NULL, kind TEXT NOT NULL, key TEXT, status TEXT NOT NULL,
+  started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL, duration_ms INTEGER NOT NULL,
+  log_path TEXT, params TEXT NOT NULL, output_tree TEXT);
+CREATE INDEX IF NOT EXISTS executions_stage ON executions(stage_id);
+CREATE TABLE IF NOT EXISTS artifacts (
+  digest TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL, media_type TEXT NOT NULL,
+  PRIMARY KEY (digest, path));
+CREATE TABLE IF NOT EXISTS lineage (
+  execution_id INTEGER NOT NULL REFERENCES executions(id), direction TEXT NOT NULL,
+  digest TEXT NOT NULL, label TEXT NOT NULL, source_stage TEXT);
+CREATE INDEX IF NOT EXISTS lineage_digest ON lineage(digest, direction);
+CREATE INDEX IF NOT EXISTS lineage_execution ON lineage(execution_id);
+`;
+
+const MEDIA_TYPES: Record<string, string> = {
+  json: 'application/json',
+  csv: 'text/csv',
+  md: 'text/markdown',
+  html: 'text/html',
+  txt: 'text/plain',
+  svg: 'image/svg+xml',
+  png: 'image/png',
+  npy: 'application/x-npy',
+  bin: 'application/octet-stream',
+};
+
+export function mediaType(file: string): string {
+  const ext = file.slice(file.lastIndexOf('.') + 1).toLowerCase();
+  return MEDIA_TYPES[ext] ?? 'application/octet-stream';
+}
+
+export class Provenance {
+  private readonly db: Database.Database;
+
+  constructor(file: string, opts: { readonly?: boolean } = {}) {
+    this.db = new Database(file, {
+      readonly: opts.readonly ?? false,
+      fileMustExist: opts.readonly,
+    });
+    if (!opts.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.exec(SCHEMA);
+    }
+  }
+
+  startRun(run: Omit<RunRow, 'ended_at' | 'status'>): void {
+    this.db
+      .prepare(
+        `INSERT INTO runs (id, argv, profile, tool_version, host, meta, started_at, ended_at, status)
+         VALUES (@id, @argv, @profile, @tool_version, @host, @meta, @started_at, NULL, 'running')`,
+      )
+      .run(run);
+  }
+
+  finishRun(id: string, status: string, endedAt: number): void {
+    this.db
+      .prepare('UPDATE runs SET status = ?, ended_at = ? WHERE id = ?')
+      .run(status, endedAt, id);
+  }
+
+  /** Records many executions in one transaction (a cached run of thousands of stages). */
+  recordExecutions(list: ExecutionInput[]): void {
+    if (list.length === 0) return;
+    const insertExecution = this.db.prepare(
+      `INSERT INTO executions (run_id, stage_id, kind, key, status, started_at, ended_at,
+         duration_ms, log_path, params, output_tree)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const insertEdge = this.db.prepare(
+      'INSERT INTO lineage (execution_id, direction, digest, label, source_stage) VALUES (?, ?, ?, ?, ?)',
+    );
+    const insertArtifact = this.db.prepare(
+      'INSERT OR IGNORE INTO artifacts (digest, path, size, media_type) VALUES (?, ?, ?, ?)',
+    );
+    this.db.transaction(() => {
+      for (const e of list) {
+        const info = insertExecution.run(
+          e.runId,
+          e.stageId,
+          e.kind,
+          e.key,
+          e.status,
+          e.startedAt,
+          e.endedAt,
+          e.endedAt - e.startedAt,
+          e.logPath,
+          JSON.stringify(e.params ?? {}),
+          e.outputTree,
+        );
+        const id = Number(info.lastInsertRowid);
+        for (const input of e.inputs)
+          insertEdge.run(id, 'in', input.digest, input.label, input.sourceStage);
+        if (e.outputTree) insertEdge.run(id, 'out', e.outputTree, '', null);
+        for (const out of e.outputs) {
+          insertEdge.run(id, 'out', out.digest, out.path, null);
+          insertArtifact.run(out.digest, `${e.stageId}/${out.path}`, out.size, mediaType(out.path));
+        }
+      }
+    })();
+  }
+
+  runs(limit: number): RunRow[] {
+    return this.db
+      .prepare('SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?')
+      .all(limit) as RunRow[];
+  }
+
+  executionsOfRun(runId: string): ExecutionRow[] {
+    return this.db
+      .prepare('SELECT * FROM executions WHERE run_id = ? ORDER BY id')
+      .all(runId) as ExecutionRow[];
+  }
+
+  /** The latest execution that produced `digest` (ran or accepted, not merely cached). */
+  producerOf(digest: string): ExecutionRow | undefined {
+    return this.db
+      .prepare(
+        `SELECT e.* FROM lineage l JOIN executions e ON e.id = l.execution_id
+         WHERE l.digest = ? AND l.direction = 'out' AND e.status IN ('ran', 'assumed-fresh', 'cached')
+         ORDER BY CASE e.status WHEN 'cached' THEN 1 ELSE 0 END, e.id DESC LIMIT 1`,
+      )
+      .get(digest) as ExecutionRow | undefined;
+  }
+
+  inputsOf(executionId: number): LineageRow[] {
+    return this.db
+      .prepare(`SELECT * FROM lineage WHERE execution_id = ? AND direction = 'in' ORDER BY rowid`)
+      .all(executionId) as LineageRow[];
+  }
+
+  outputsOf(executionId: number): LineageRow[] {
+    return this.db
+      .prepare(`SELECT * FROM lineage WHERE execution_id = ? AND direction = 'out' ORDER BY rowid`)
+      .all(executionId) as LineageRow[];
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

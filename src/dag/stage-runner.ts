@@ -1,0 +1,87 @@
+/**
+ * Entry point of the child process that runs one stage: it imports the registry module it
+ * is told about, builds a StageContext and runs the kind, reporting progress, log lines and
+ * the result to the parent over IPC. It never touches the store: the parent alone decides
+ * what becomes an object or a record. If the parent dies it aborts and exits.
+ */
+import type { JsonObject } from './pipeline-types.js';
+import type { StageContext, StageKind, StageProgress, StageRegistry } from './stage-kind.js';
+
+/** What the executor sends to start the stage. */
+export interface RunnerRequest {
+  type: 'run';
+  /** URL of a module exporting `registry: StageRegistry`. */
+  registry: string;
+  kind: string;
+  stageId: string;
+  params: JsonObject;
+  inputs: Record<string, string | string[]>;
+  deps: string[];
+  outDir: string;
+  scratchDir: string;
+  workspace: string;
+  seed: number;
+}
+
+export type RunnerMessage =
+  | { type: 'progress'; progress: StageProgress }
+  | { type: 'log'; line: string }
+  | { type: 'done' }
+  | { type: 'error'; message: string; stack?: string };
+
+const send = (message: RunnerMessage): Promise<void> =>
+  new Promise((resolve) => {
+    if (!process.send || !process.connected) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  });
+
+async function runStage(request: RunnerRequest, signal: AbortSignal): Promise<void> {
+  const mod = (await import(request.registry)) as { registry?: StageRegistry };
+  const kind = mod.registry?.get(request.kind) as StageKind | undefined;
+  if (!kind) throw new Error(`stage kind '${request.kind}' is not in ${request.registry}`);
+  const ctx: StageContext = {
+    stageId: request.stageId,
+    params: request.params,
+    inputs: request.inputs,
+    deps: request.deps,
+    outDir: request.outDir,
+    scratchDir: request.scratchDir,
+    workspace: request.workspace,
+    seed: request.seed,
+    progress: (progress) => void send({ type: 'progress', progress }),
+    log: (line) => void send({ type: 'log', line }),
+    signal,
+  };
+  process.chdir(request.outDir);
+  await kind.run(ctx);
+}
+
+function main(): void {
+  const controller = new AbortController();
+  // The parent owns Ctrl-C: it decides when to stop us (SIGTERM), so the terminal's SIGINT
+  // to the whole process group does not race it.
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => {
+    controller.abort();
+    setTimeout(() => process.exit(143), 2000).unref();
+  });
+  process.on('disconnect', () => {
+    controller.abort();
+    setTimeout(() => process.exit(1), 500).unref();
+  });
+  process.once('message', (request: RunnerRequest) => {
+    runStage(request, controller.signal).then(
+      async () => {
+        await send({ type: 'done' });
+        process.exit(0);
+      },
+      async (err: unknown) => {
+        const e = err instanceof Error ? err : new Error(String(err));
+        await send({ type: 'error', message: e.message, stack: e.stack });
+        process.exit(1);
+      },
+    );
+  });
+}
+
+main();

@@ -1,0 +1,288 @@
+/**
+ * The content-addressed store under `cache/`: file objects by sha256, tree manifests (as
+ * objects), one JSON record per finished stage execution, and a head pointer per stage id
+ * (its last finished execution). Every write is tmp + fsync + rename, so a kill at any
+ * moment leaves an object, manifest or record either absent or complete. It must never
+ * leave a partially written file under objects/ or stages/, and never modify an object.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { JsonObject } from './pipeline-types.js';
+
+export interface TreeEntry {
+  /** POSIX path relative to the output directory. */
+  path: string;
+  digest: string;
+  size: number;
+  /** 0o644 or 0o755: only the executable bit is kept, so digests do not depend on umask. */
+  mode: number;
+}
+
+export interface TreeManifest {
+  type: 'tree';
+  entries: TreeEntry[];
+}
+
+/** `cache/stages/<key>.json`: a finished execution, readable and diffable like dvc.lock. */
+export interface StageRecord {
+  stageId: string;
+  kind: string;
+  key: string;
+  /** What was hashed into the key (engine-core's key record), kept to explain later changes. */
+  keyRecord: JsonObject;
+  /** Digest of the output tree manifest object. */
+  outputTree: string;
+  /** ran: executed here; assumed-fresh: a previous output accepted under a new code fingerprint. */
+  origin: 'ran' | 'assumed-fresh';
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** JSON with object keys sorted at every level: the bytes that are hashed or stored. */
+export function canonicalJson(value: unknown, indent?: number): string {
+  const sort = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sort);
+    if (v !== null && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(v).sort()) out[k] = sort((v as Record<string, unknown>)[k]);
+      return out;
+    }
+    return v;
+  };
+  return JSON.stringify(sort(value), null, indent);
+}
+
+export const sha256 = (data: string | Buffer): string =>
+  createHash('sha256').update(data).digest('hex');
+
+export function hashFileSync(file: string): { digest: string; size: number } {
+  const hash = createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  let size = 0;
+  try {
+    for (;;) {
+      const n = fs.readSync(fd, buffer, 0, buffer.length, null);
+      if (n === 0) break;
+      hash.update(buffer.subarray(0, n));
+      size += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { digest: hash.digest('hex'), size };
+}
+
+/** Writes `data` to `file` so that readers see the old state or the whole new file. */
+export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const fd = fs.openSync(tmp, 'w', mode);
+  try {
+    if (typeof data === 'string') fs.writeSync(fd, data);
+    else fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+/** Stage ids contain brackets and commas; file names under cache/ use this escaped form. */
+export const idFileName = (stageId: string): string =>
+  encodeURIComponent(stageId).replace(/\*/g, '%2A');
+
+export class Store {
+  readonly objectsDir: string;
+  readonly stagesDir: string;
+  readonly headsDir: string;
+  readonly tmpDir: string;
+  readonly scratchRoot: string;
+  readonly logsDir: string;
+
+  constructor(readonly cacheDir: string) {
+    this.objectsDir = path.join(cacheDir, 'objects');
+    this.stagesDir = path.join(cacheDir, 'stages');
+    this.headsDir = path.join(cacheDir, 'heads');
+    this.tmpDir = path.join(cacheDir, 'tmp');
+    this.scratchRoot = path.join(cacheDir, 'scratch');
+    this.logsDir = path.join(cacheDir, 'logs');
+  }
+
+  objectPath(digest: string): string {
+    return path.join(this.objectsDir, digest.slice(0, 2), digest.slice(2));
+  }
+
+  hasObject(digest: string): boolean {
+    return fs.existsSync(this.objectPath(digest));
+  }
+
+  /**
+   * Moves a finished file into the store (the file must live on the same filesystem, as
+   * stage output dirs under cache/tmp do). Content is fsynced before the rename publishes it.
+   */
+  adoptFile(file: string): { digest: string; size: number } {
+    const { digest, size } = hashFileSync(file);
+    const target = this.objectPath(digest);
+    if (fs.existsSync(target)) {
+      fs.rmSync(file);
+      return { digest, size };
+    }
+    const fd = fs.openSync(file, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.chmodSync(file, 0o444);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.renameSync(file, target);
+    return { digest, size };
+  }
+
+  putBytes(data: string | Buffer): string {
+    const digest = sha256(data);
+    const target = this.objectPath(digest);
+    if (!fs.existsSync(target)) writeFileAtomic(target, data, 0o444);
+    return digest;
+  }
+
+  readObject(digest: string): Buffer {
+    return fs.readFileSync(this.objectPath(digest));
+  }
+
+  /** Hashes every regular file under `dir` into the store and stores the manifest. */
+  adoptTree(dir: string): { treeDigest: string; manifest: TreeManifest } {
+    const entries: TreeEntry[] = [];
+    for (const rel of listFiles(dir)) {
+      const abs = path.join(dir, rel);
+      const executable = (fs.statSync(abs).mode & 0o111) !== 0;
+      const { digest, size } = this.adoptFile(abs);
+      entries.push({ path: rel, digest, size, mode: executable ? 0o755 : 0o644 });
+    }
+    const manifest = makeManifest(entries);
+    return { treeDigest: this.putBytes(canonicalJson(manifest)), manifest };
+  }
+
+  readTree(treeDigest: string): TreeManifest {
+    return JSON.parse(this.readObject(treeDigest).toString('utf8')) as TreeManifest;
+  }
+
+  recordPath(key: string): string {
+    return path.join(this.stagesDir, `${key}.json`);
+  }
+
+  /** A record counts only when its output tree is present, so `objects/` loss means rerun. */
+  readRecord(key: string): StageRecord | undefined {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.recordPath(key), 'utf8');
+    } catch {
+      return undefined;
+    }
+    const record = JSON.parse(text) as StageRecord;
+    return this.hasObject(record.outputTree) ? record : undefined;
+  }
+
+  writeRecord(record: StageRecord): void {
+    writeFileAtomic(this.recordPath(record.key), `${canonicalJson(record, 2)}\n`);
+  }
+
+  listRecordKeys(): string[] {
+    try {
+      return fs
+        .readdirSync(this.stagesDir)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => f.slice(0, -5))
+        .filter((k) => SHA256_HEX.test(k));
+    } catch {
+      return [];
+    }
+  }
+
+  deleteRecord(key: string): void {
+    fs.rmSync(this.recordPath(key), { force: true });
+  }
+
+  /** Key of the last finished execution of `stageId`, if any. */
+  readHead(stageId: string): string | undefined {
+    try {
+      const key = fs.readFileSync(path.join(this.headsDir, idFileName(stageId)), 'utf8').trim();
+      return SHA256_HEX.test(key) ? key : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  writeHead(stageId: string, key: string): void {
+    writeFileAtomic(path.join(this.headsDir, idFileName(stageId)), `${key}\n`);
+  }
+
+  /** stage id -> head key, for every stage id ever finished in this workspace. */
+  listHeads(): Map<string, string> {
+    const heads = new Map<string, string>();
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(this.headsDir);
+    } catch {
+      return heads;
+    }
+    for (const name of names) {
+      if (name.includes('.tmp-')) continue;
+      const id = decodeURIComponent(name);
+      const key = this.readHead(id);
+      if (key) heads.set(id, key);
+    }
+    return heads;
+  }
+
+  /** A fresh, empty output directory on the store's filesystem. */
+  makeTempDir(label: string): string {
+    fs.mkdirSync(this.tmpDir, { recursive: true });
+    return fs.mkdtempSync(path.join(this.tmpDir, `${idFileName(label).slice(0, 60)}-`));
+  }
+
+  /** Same key -> same dir: resumable work survives a crash of the stage or the runner. */
+  scratchDir(key: string): string {
+    const dir = path.join(this.scratchRoot, key);
+    fs.mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+}
+
+export function makeManifest(entries: TreeEntry[]): TreeManifest {
+  const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { type: 'tree', entries: sorted };
+}
+
+/** Digest of the part of a tree under `prefix` (a file: its object; a dir: its sub-manifest). */
+export function subtreeDigest(manifest: TreeManifest, prefix: string): string | undefined {
+  if (prefix === '' || prefix === '.') return sha256(canonicalJson(manifest));
+  const clean = prefix.replace(/\/+$/, '');
+  const file = manifest.entries.find((e) => e.path === clean);
+  if (file) return file.digest;
+  const under = manifest.entries
+    .filter((e) => e.path.startsWith(`${clean}/`))
+    .map((e) => ({ ...e, path: e.path.slice(clean.length + 1) }));
+  if (under.length === 0) return undefined;
+  return sha256(canonicalJson(makeManifest(under)));
+}
+
+/** Regular files under `dir`, as sorted POSIX relative paths. Symlinks are refused. */
+export function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const child = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(child);
+      else if (entry.isFile()) out.push(child);
+      else throw new Error(`output '${child}' is not a regular file (symlinks are not stored)`);
+    }
+  };
+  walk('');
+  return out.sort();
+}

@@ -1,0 +1,13 @@
+/**
+ * The registry of stage kinds the CLI offers. Each kind module is imported here and listed
+ * once in `kinds`. Stage runner processes import this module too, so a kind module must stay
+ * light at top level: load heavy libraries (tfjs, vega) inside `run` with `await import()`,
+ * or every cached `run`/`status` pays for them.
+ */
+import type { StageKind, StageRegistry } from '../dag/stage-kind.js';
+import { command } from './command.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: kinds differ in their params type
+export const kinds: StageKind<any>[] = [command];
+
+export const registry: StageRegistry = new Map(kinds.map((k) => [k.kind, k as StageKind]));
