@@ -1,0 +1,111 @@
+/**
+ * The cache key of a stage: sha256 of the canonical JSON of a typed record. Everything
+ * that can change a stage's output is a field below, with why; everything else (the ML
+ * backend, absolute paths, timestamps, the stage id) is deliberately absent so the cache
+ * survives moves between machines. Pure; never reads files (digests are computed by the
+ * store and handed in).
+ */
+import { createHash } from 'node:crypto';
+import type { StageReason } from './events.js';
+import type { Json, JsonObject } from './pipeline-types.js';
+
+/** Bump when the meaning of a record changes, so old cache entries are not trusted. */
+export const KEY_SCHEMA_VERSION = 1;
+
+export interface KeyRecord {
+  /** The key format itself: a new format must never collide with an old entry. */
+  schemaVersion: number;
+  /** Two kinds given equal params and inputs still do different things. */
+  kind: string;
+  /** sha256 of the kind's module and its local imports, comments and formatting removed:
+   * editing what a kind does must rerun it, reformatting it must not. */
+  codeFingerprint: string;
+  /** The stage's own (declared, validated) params only, not the whole tree: changing
+   * `attacks.pgd.eps` must not rerun training. */
+  params: JsonObject;
+  /** Input name -> digests of the upstream artifacts, in ref order (a `many` input is a
+   * list). Digests, not stage ids or paths: renaming an upstream stage that produces the
+   * same bytes changes nothing, and identical upstream output stops invalidation. */
+  inputs: Record<string, string[]>;
+  /** Workspace-relative dep path -> content digest: a command's script is part of what it does. */
+  deps: Record<string, string>;
+}
+
+/** JSON with object keys sorted at every depth, so key order in the YAML cannot matter. */
+export function canonicalJson(value: Json): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value)
+      .filter((k) => value[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k] as Json)}`);
+    return `{${entries.join(',')}}`;
+  }
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new Error(`canonicalJson: ${value} has no JSON form`);
+  }
+  return JSON.stringify(value);
+}
+
+/** sha256 hex of the record's canonical JSON. */
+export function computeKey(record: KeyRecord): string {
+  return createHash('sha256')
+    .update(canonicalJson(record as unknown as Json))
+    .digest('hex');
+}
+
+const isObject = (v: Json | undefined): v is JsonObject =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+type ParamChange = { path: string; from: Json | undefined; to: Json | undefined };
+
+/** Leaf-level differences as dotted paths; lists are compared as whole values. */
+export function diffParams(
+  from: Json | undefined,
+  to: Json | undefined,
+  prefix = '',
+): ParamChange[] {
+  if (isObject(from) && isObject(to)) {
+    const keys = [...new Set([...Object.keys(from), ...Object.keys(to)])].sort();
+    return keys.flatMap((k) => diffParams(from[k], to[k], prefix ? `${prefix}.${k}` : k));
+  }
+  if (from !== undefined && to !== undefined && canonicalJson(from) === canonicalJson(to))
+    return [];
+  if (from === undefined && to === undefined) return [];
+  return [{ path: prefix, from, to }];
+}
+
+const sameList = (a: string[] | undefined, b: string[] | undefined): boolean =>
+  a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+
+function changedNames<T>(
+  from: Record<string, T>,
+  to: Record<string, T>,
+  same: (a: T | undefined, b: T | undefined) => boolean,
+): string[] {
+  const names = [...new Set([...Object.keys(from), ...Object.keys(to)])].sort();
+  return names.filter((n) => !same(from[n], to[n]));
+}
+
+/**
+ * Why `next` differs from the last recorded `previous`, without hashes. When several
+ * things changed, the first of params, inputs, deps, code is reported: the one a user
+ * most likely did on purpose.
+ */
+export function explainChange(previous: KeyRecord | undefined, next: KeyRecord): StageReason {
+  if (!previous) return { type: 'never-run' };
+  const params = diffParams(previous.params, next.params);
+  if (params.length) return { type: 'params-changed', changes: params };
+  const inputs = changedNames(previous.inputs, next.inputs, sameList);
+  if (inputs.length) return { type: 'input-changed', inputs: inputs.map((name) => ({ name })) };
+  const deps = changedNames(previous.deps, next.deps, (a, b) => a !== undefined && a === b);
+  if (deps.length) return { type: 'deps-changed', paths: deps };
+  if (
+    previous.codeFingerprint !== next.codeFingerprint ||
+    previous.kind !== next.kind ||
+    previous.schemaVersion !== next.schemaVersion
+  ) {
+    return { type: 'code-changed', kind: next.kind };
+  }
+  return { type: 'up-to-date' };
+}

@@ -1,0 +1,111 @@
+/**
+ * The entry of the pure core: pipeline.yaml text -> a validated, expanded, ordered
+ * Pipeline, or every user-fixable problem found as diagnostics with positions. The phases
+ * are load (YAML) -> schema -> params (profile, --set) -> expand -> graph. Only
+ * `loadPipelineFile` touches the disk, to read the one file.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import type { Diagnostic, Result } from './diagnostics.js';
+import { fail, ok } from './diagnostics.js';
+import { expandStages } from './expand.js';
+import { buildGraph } from './graph.js';
+import { parseYaml, type YamlSource } from './load.js';
+import { applyProfile, applySets } from './params.js';
+import type { JsonObject, LoadOptions, Pipeline } from './pipeline-types.js';
+import { type PipelineDocument, pipelineSchema } from './schema.js';
+import type { StageRegistry } from './stage-kind.js';
+import { dottedPath, validateAgainst } from './validate.js';
+
+/** Errors in source order, so the first one printed is the first one in the file. */
+function inSourceOrder(diagnostics: Diagnostic[]): Diagnostic[] {
+  const rank = (d: Diagnostic): [string, number, number] => [
+    d.location?.file ?? '',
+    d.location?.line ?? 0,
+    d.location?.column ?? 0,
+  ];
+  return [...diagnostics].sort((a, b) => {
+    const [fa, la, ca] = rank(a);
+    const [fb, lb, cb] = rank(b);
+    return fa === fb ? la - lb || ca - cb : 0;
+  });
+}
+
+function validateDocument(value: unknown, source: YamlSource): Result<PipelineDocument> {
+  const issues = validateAgainst(pipelineSchema, value, (path) => dottedPath(path));
+  if (issues.length === 0) return ok(value as PipelineDocument);
+  return fail(
+    inSourceOrder(
+      issues.map((issue) => ({
+        severity: 'error',
+        message: issue.message,
+        location: source.locate(issue.path, issue.atKey ? 'key' : 'value'),
+        ...(issue.hint ? { hint: issue.hint } : {}),
+      })),
+    ),
+  );
+}
+
+function resolveParams(doc: PipelineDocument, opts: LoadOptions): Result<JsonObject> {
+  const profiled = applyProfile(doc.params ?? {}, doc.profiles ?? {}, opts.profile);
+  if (!profiled.ok) return profiled;
+  return applySets(profiled.value, opts.sets ?? []);
+}
+
+const nameFromFile = (file: string): string => basename(file, extname(file));
+
+/**
+ * Parses, validates and expands one pipeline. `file` is how diagnostics name it (a path
+ * relative to the workspace). The registry decides which kinds exist and their params.
+ */
+export function loadPipeline(
+  text: string,
+  file: string,
+  registry: StageRegistry,
+  opts: LoadOptions = {},
+): Result<Pipeline> {
+  const parsed = parseYaml(text, file);
+  if (!parsed.ok) return parsed;
+  const { value, source } = parsed.value;
+  const doc = validateDocument(value, source);
+  if (!doc.ok) return doc;
+  const params = resolveParams(doc.value, opts);
+  if (!params.ok) return params;
+  const expansion = expandStages(doc.value, params.value, registry, source);
+  if (expansion.errors.length) return fail(inSourceOrder(expansion.errors));
+  const graph = buildGraph(expansion.drafts, registry, source);
+  if (graph.errors.length) return fail(inSourceOrder(graph.errors));
+  return ok({
+    file,
+    name: doc.value.name ?? nameFromFile(file),
+    profile: opts.profile ?? null,
+    params: params.value,
+    stages: graph.stages,
+    groups: graph.groups,
+  });
+}
+
+/** Reads `path` and loads it; `file` is the name diagnostics use (defaults to `path`). */
+export async function loadPipelineFile(
+  path: string,
+  registry: StageRegistry,
+  opts: LoadOptions = {},
+  file = path,
+): Promise<Result<Pipeline>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const reason =
+      (e as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'no such file'
+        : String((e as Error).message);
+    return fail([
+      {
+        severity: 'error',
+        message: `cannot read ${file}: ${reason}; expected a pipeline.yaml (see docs/pipeline-format.md)`,
+      },
+    ]);
+  }
+  return loadPipeline(text, file, registry, opts);
+}

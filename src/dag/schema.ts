@@ -1,0 +1,138 @@
+/**
+ * The JSON Schema of pipeline.yaml (draft-07) and the typed document it admits. This is the
+ * single source of schema/pipeline.schema.json (scripts/gen-schema.ts writes it). It checks
+ * shape only: names, kinds, interpolation and inputs are checked by later phases.
+ */
+import type { Json, JsonObject } from './pipeline-types.js';
+
+/** `${...}` as the whole value: it takes the type of what it names. */
+export const WHOLE_INTERPOLATION = '^\\$\\{[^}]*\\}$';
+export const STAGE_NAME = '^[A-Za-z_][A-Za-z0-9_-]*$';
+export const FOREACH_KEY = '^[A-Za-z_][A-Za-z0-9_]*$';
+export const PROFILE_NAME = '^[A-Za-z_][A-Za-z0-9_-]*$';
+
+export const STAGE_FIELDS = [
+  'kind',
+  'params',
+  'inputs',
+  'foreach',
+  'deps',
+  'cmd',
+  'outs',
+  'env',
+] as const;
+export const DOCUMENT_FIELDS = ['version', 'name', 'params', 'profiles', 'stages'] as const;
+
+const stringList: JsonObject = { type: 'array', items: { type: 'string' } };
+
+const foreachSpec: JsonObject = {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the user-facing ${...} syntax
+  description: 'a list, { range: N }, { keys: OBJECT } or a whole-value ${...}',
+  anyOf: [
+    { type: 'array', items: { type: ['string', 'number', 'boolean'] } },
+    {
+      type: 'object',
+      properties: { range: { type: ['integer', 'string'] } },
+      required: ['range'],
+      additionalProperties: false,
+    },
+    {
+      type: 'object',
+      properties: { keys: { type: ['object', 'string'] } },
+      required: ['keys'],
+      additionalProperties: false,
+    },
+    { type: 'string', pattern: WHOLE_INTERPOLATION },
+  ],
+};
+
+const stage: JsonObject = {
+  type: 'object',
+  description: 'One stage, or a group of stages when it has foreach.',
+  properties: {
+    kind: { type: 'string', description: 'The stage kind: a registered kind, or command.' },
+    params: {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the user-facing ${...} syntax
+      description: 'a mapping or a whole-value ${...}',
+      anyOf: [{ type: 'object' }, { type: 'string', pattern: WHOLE_INTERPOLATION }],
+    },
+    inputs: {
+      type: 'object',
+      description: 'NAME: stage-id, stage-id:path, or a pattern such as train[normal,*].',
+      additionalProperties: { type: 'string' },
+    },
+    foreach: {
+      type: 'object',
+      description: 'Matrix expansion; keys in this order make the id name[v1,v2,...].',
+      propertyNames: { pattern: FOREACH_KEY },
+      additionalProperties: foreachSpec,
+      minProperties: 1,
+    },
+    deps: { ...stringList, description: 'Workspace files or directories, hashed by content.' },
+    cmd: { type: 'string', description: 'kind command: the shell command.' },
+    outs: { ...stringList, description: 'kind command: files it writes in its output dir.' },
+    env: {
+      type: 'object',
+      description: 'kind command: extra environment variables.',
+      additionalProperties: { type: 'string' },
+    },
+  },
+  required: ['kind'],
+  additionalProperties: false,
+};
+
+export const pipelineSchema: JsonObject = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://github.com/advrob-dag/advrob-dag/schema/pipeline.schema.json',
+  title: 'advrob-dag pipeline.yaml',
+  type: 'object',
+  properties: {
+    version: { const: 1, description: 'Format version; always 1.' },
+    name: { type: 'string' },
+    params: { type: 'object', description: 'The default parameter tree.' },
+    profiles: {
+      type: 'object',
+      description: '--profile NAME: its params are deep-merged over the defaults.',
+      propertyNames: { pattern: PROFILE_NAME },
+      additionalProperties: {
+        type: 'object',
+        properties: { params: { type: 'object' } },
+        additionalProperties: false,
+      },
+    },
+    stages: {
+      type: 'object',
+      propertyNames: { pattern: STAGE_NAME },
+      additionalProperties: stage,
+    },
+  },
+  required: ['version', 'stages'],
+  additionalProperties: false,
+};
+
+export type ForeachSpec =
+  | Json[]
+  | { range: number | string }
+  | { keys: JsonObject | string }
+  | string;
+
+/** A stage as written, before interpolation and expansion. */
+export interface StageDocument {
+  kind: string;
+  params?: JsonObject | string;
+  inputs?: Record<string, string>;
+  foreach?: Record<string, ForeachSpec>;
+  deps?: string[];
+  cmd?: string;
+  outs?: string[];
+  env?: Record<string, string>;
+}
+
+/** pipeline.yaml after schema validation. */
+export interface PipelineDocument {
+  version: 1;
+  name?: string;
+  params?: JsonObject;
+  profiles?: Record<string, { params?: JsonObject }>;
+  stages: Record<string, StageDocument>;
+}
