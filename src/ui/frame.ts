@@ -33,6 +33,8 @@ export interface FrameOptions {
   tailLines?: number;
   /** Most running rows drawn; the rest are counted in one line. */
   maxRows?: number;
+  /** Terminal rows: the live part stays below this, since Ink clears the whole screen for a taller frame. */
+  height?: number;
 }
 
 /** Columns taken by the elapsed time at the right of a row: `59m59s` or `1h02m`. */
@@ -80,13 +82,15 @@ export function headerLines(state: RunState, opts: FrameOptions): string[] {
   const elapsed = formatDuration(end ?? Math.max(0, opts.now - state.startedAt));
   const eta = runEta(state, opts.now);
   const clockText = `${elapsed}${eta ? ` · ETA ${eta.partial ? '≥' : ''}${formatDuration(eta.ms)}` : ''}`;
-  const tallyLine = fitParts(tally, ' · ', width - clockText.length - 2);
-  const gap = Math.max(2, width - visibleLength(tallyLine) - clockText.length);
-  const second =
-    visibleLength(tallyLine) + gap + clockText.length <= width
-      ? `${tallyLine}${' '.repeat(gap)}${paint('dim', clockText)}`
-      : fitParts(tally, ' · ', width);
-  return [fitParts(facts, ' · ', width), second];
+  const first = fitParts(facts, ' · ', width);
+  const tallyLine = tally.join(' · ');
+  const used = visibleLength(tallyLine) + 2 + clockText.length;
+  if (used <= width) {
+    const gap = ' '.repeat(width - used + 2);
+    return [first, `${tallyLine}${gap}${paint('dim', clockText)}`];
+  }
+  // Narrow terminal: the clock gets its own line rather than pushing counts off the screen.
+  return [first, fitParts(tally, ' · ', width), paint('dim', truncate(clockText, width))];
 }
 
 /**
@@ -227,15 +231,8 @@ export function verdictLines(state: RunState, opts: FrameOptions): string[] {
   const width = Math.max(opts.width, minWidth);
   if (state.phase === 'stopping') {
     const running = stagesWithStatus(state, 'running').length;
-    return [
-      paint(
-        'yellow',
-        truncate(
-          `■ stopping (${state.stopSignal ?? 'signal'}): waiting for ${running} running stage${running === 1 ? '' : 's'} to end; nothing half-written is kept`,
-          width,
-        ),
-      ),
-    ];
+    const waiting = `■ stopping (${state.stopSignal ?? 'signal'}): waiting for ${running} running stage${running === 1 ? '' : 's'}`;
+    return [paint('yellow', fitParts([waiting, 'nothing half-written is kept'], '; ', width))];
   }
   if (state.phase !== 'finished' || !state.result) return [];
   const { status, durationMs, counts } = state.result;

@@ -17,6 +17,11 @@ export interface InkSinkOptions {
   /** Minimum time between two frames. */
   frameMs?: number;
   now?: () => number;
+  /**
+   * Print console.* output above the live view instead of through it (Ink's default). Tests
+   * whose runner replaces `console` turn it off.
+   */
+  patchConsole?: boolean;
 }
 
 const fallbackWidth = 80;
@@ -30,10 +35,19 @@ export function createInkSink(opts: InkSinkOptions): EventSink {
   let closed = false;
 
   const width = () => opts.width ?? (opts.out.columns || fallbackWidth);
-  const view = () => <RunView state={state} width={width()} color={opts.color} now={now()} />;
+  const view = () => (
+    <RunView
+      state={state}
+      width={width()}
+      color={opts.color}
+      now={now()}
+      {...(opts.out.rows ? { height: opts.out.rows } : {})}
+    />
+  );
   const instance = render(view(), {
     stdout: opts.out,
     exitOnCtrlC: false,
+    patchConsole: opts.patchConsole ?? true,
     maxFps: Math.max(1, Math.round(1000 / frameMs)),
   });
 

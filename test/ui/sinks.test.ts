@@ -1,0 +1,152 @@
+import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { EngineEvent } from '../../src/dag/events.js';
+import { createEventSink, useColor } from '../../src/ui/index.js';
+import { createInkSink } from '../../src/ui/ink-sink.js';
+import { stripEscapes } from './ansi.js';
+import { failedRun, interruptedRunFinished, successfulRun, t0 } from './recorded.js';
+
+/** A non-TTY stream that keeps what was written. */
+function capture(): { out: NodeJS.WriteStream; text: () => string } {
+  const chunks: string[] = [];
+  const out = new Writable({
+    write(chunk, _encoding, done) {
+      chunks.push(String(chunk));
+      done();
+    },
+  });
+  return { out: out as unknown as NodeJS.WriteStream, text: () => chunks.join('') };
+}
+
+/** Enough of a terminal for Ink: a TTY with a size that can change. */
+class FakeTerminal extends EventEmitter {
+  isTTY = true;
+  columns = 80;
+  rows = 24;
+  writes: string[] = [];
+  write(chunk: string): boolean {
+    this.writes.push(String(chunk));
+    return true;
+  }
+}
+
+async function play(mode: 'plain' | 'json', events: EngineEvent[], color: boolean) {
+  const { out, text } = capture();
+  const sink = createEventSink({ mode, out, color });
+  for (const event of events) sink.emit(event);
+  await sink.close?.();
+  return text();
+}
+
+describe('plain mode', () => {
+  it('writes timestamped lines and not a single escape byte without a TTY', async () => {
+    const text = await play('plain', failedRun(), useColor({}, false));
+    expect(text).not.toContain('\x1b');
+    const lines = text.trimEnd().split('\n');
+    expect(lines[0]).toBe(
+      '03:04:05 run advrob (profile paper, backend wasm, jobs 2): 6 stages, run id run-1',
+    );
+    expect(lines).toContain('03:04:05 plan   train[a,0]: will run, never run');
+    expect(lines).toContain('03:04:05 cached prepare');
+    expect(lines).toContain('03:04:06 start  train[a,0]');
+    expect(lines).toContain('03:05:06 done   train[a,0] in 1m00s');
+    expect(lines).toContain(
+      '03:05:15 FAILED train[b,0] after 9s (exit 1): stage exited with code 1',
+    );
+    expect(lines).toContain(`${' '.repeat(16)}| Error: loss is not finite`);
+    expect(lines).toContain(`${' '.repeat(16)}log: /ws/cache/logs/train[b,0].log`);
+    expect(lines).toContain('03:05:15 skip   attack[a,0,pgd]: train[b,0] failed');
+    for (const line of lines) expect(line).toMatch(/^(\d\d:\d\d:\d\d| {9})/);
+  });
+
+  it('honours NO_COLOR even on a terminal, and colours only when allowed', async () => {
+    const noColor = await play('plain', successfulRun(), useColor({ NO_COLOR: '1' }, true));
+    expect(noColor).not.toContain('\x1b');
+    const colored = await play('plain', successfulRun(), useColor({}, true));
+    expect(colored).toContain('\x1b[32m');
+    expect(stripEscapes(colored)).toBe(noColor);
+  });
+
+  it('thins progress to one line per stage every few seconds, plus the last step', async () => {
+    const events: EngineEvent[] = Array.from({ length: 100 }, (_, i) => ({
+      type: 'stage-progress',
+      time: t0 + i * 100,
+      stageId: 'attack[x]',
+      progress: { unit: 'images', done: i + 1, total: 100 },
+    }));
+    const lines = (await play('plain', events, false)).trimEnd().split('\n');
+    // At 0 s, 5 s and the final step (9.9 s).
+    expect(lines.map((l) => l.replace(/^\S+ +/, ''))).toEqual([
+      'attack[x]: images 1/100',
+      'attack[x]: images 51/100',
+      'attack[x]: images 100/100',
+    ]);
+  });
+
+  it('says what was cancelled when a run is interrupted', async () => {
+    const text = await play('plain', interruptedRunFinished(), false);
+    expect(text).toContain('stopping (SIGINT)');
+    expect(text).toMatch(/interrupted in 1m04s: 6 stages, 1 ran/);
+  });
+});
+
+describe('json mode', () => {
+  it('writes exactly the event objects, one per line', async () => {
+    const events = failedRun();
+    const text = await play('json', events, true);
+    expect(text.endsWith('\n')).toBe(true);
+    const parsed = text
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(parsed).toEqual(events);
+  });
+});
+
+describe('ink mode', () => {
+  // createEventSink({ mode: 'ink' }) is createInkSink with Ink's console patching on, which
+  // cannot run under vitest's own console; the sink is otherwise the same.
+  it('batches a burst of events into few frames and restores the cursor on close', async () => {
+    const terminal = new FakeTerminal();
+    const sink = createInkSink({
+      out: terminal as unknown as NodeJS.WriteStream,
+      color: false,
+      patchConsole: false,
+    });
+    const events = successfulRun();
+    const burst: EngineEvent[] = Array.from({ length: 500 }, (_, i) => ({
+      type: 'stage-progress',
+      time: t0 + 121_000,
+      stageId: 'attack[a,0,pgd]',
+      progress: { unit: 'images', done: i, total: 1000 },
+    }));
+    const at = events.findIndex(
+      (e) => e.type === 'stage-progress' && e.stageId.startsWith('attack'),
+    );
+    for (const event of [...events.slice(0, at), ...burst, ...events.slice(at)]) sink.emit(event);
+    await sink.close?.();
+    const output = terminal.writes.join('');
+    // Emitted synchronously, 500+ events fold into the first and the final frame.
+    expect(terminal.writes.filter((w) => w.includes('advrob')).length).toBeLessThanOrEqual(3);
+    expect(output).toContain('✓ finished in 2m10s: 5 ran, 1 cached, 0 failed');
+    expect(output).toContain('\x1b[?25l');
+    expect(output.lastIndexOf('\x1b[?25h')).toBeGreaterThan(output.lastIndexOf('\x1b[?25l'));
+  });
+
+  it('follows the terminal width when it is resized', async () => {
+    const terminal = new FakeTerminal();
+    const sink = createInkSink({
+      out: terminal as unknown as NodeJS.WriteStream,
+      color: false,
+      patchConsole: false,
+    });
+    for (const event of failedRun()) sink.emit(event);
+    terminal.columns = 50;
+    terminal.emit('resize');
+    await sink.close?.();
+    const last = terminal.writes.filter((w) => w.includes('advrob')).at(-1) ?? '';
+    const visible = stripEscapes(last);
+    for (const line of visible.split('\n')) expect(Array.from(line).length).toBeLessThanOrEqual(50);
+  });
+});
