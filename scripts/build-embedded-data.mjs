@@ -53,7 +53,9 @@ function readIdx(path) {
 function writeIdx(path, dims, body) {
   const header = Buffer.alloc(4 + 4 * dims.length);
   header.writeUInt32BE(0x0800 | dims.length, 0);
-  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+  dims.forEach((d, i) => {
+    header.writeUInt32BE(d, 4 + 4 * i);
+  });
   // gzip with mtime 0 (Node's default) and a fixed level: the bytes depend only on the input.
   const gz = gzipSync(Buffer.concat([header, body]), { level: 9 });
   writeFileSync(path, gz);
@@ -63,7 +65,9 @@ function writeIdx(path, dims, body) {
 /** Per class: shuffle that class's indices with the seeded RNG, keep the first n, then restore file order. */
 function balancedIndices(labels, perClass, rng) {
   const byClass = Array.from({ length: CLASSES }, () => []);
-  labels.forEach((label, i) => byClass[label].push(i));
+  labels.forEach((label, i) => {
+    byClass[label].push(i);
+  });
   const chosen = [];
   for (const members of byClass) {
     if (members.length < perClass) throw new Error(`only ${members.length} images in a class`);
