@@ -59,15 +59,19 @@ export function renderDag(view: DagView, opts: DagRenderOptions): string {
   const kindWidth = Math.max(...ordered.map((k) => nodes.get(k)?.kind.length ?? 0));
   const showKind = labelWidth + kindWidth + 24 <= width;
   const lines: string[] = [];
+  const levelWidth = String(Math.max(...level.values())).length;
   let previousLevel = -1;
   for (const key of ordered) {
     const node = nodes.get(key) as Node;
     const lv = level.get(key) ?? 0;
-    const bullet = lv === previousLevel ? '  ' : paint('dim', `${String(lv).padStart(1)} `);
+    const bullet =
+      lv === previousLevel
+        ? ' '.repeat(levelWidth + 1)
+        : paint('dim', `${String(lv).padStart(levelWidth)} `);
     previousLevel = lv;
     const label = padEnd(truncate(labelOf(key), labelWidth), labelWidth);
     const kind = showKind ? `  ${paint('dim', padEnd(node.kind, kindWidth))}` : '';
-    const used = 2 + labelWidth + (showKind ? kindWidth + 2 : 0);
+    const used = levelWidth + 1 + labelWidth + (showKind ? kindWidth + 2 : 0);
     const deps = [...node.dependsOn].map((d) => nodes.get(d)?.label ?? d);
     const room = width - used - 4;
     const from =

@@ -35,19 +35,14 @@ function groupEntries(entries: StatusEntry[]): Group[] {
   return [...groups.values()];
 }
 
-/** `a, b, c, … (+12)` within `room` columns. */
+/** `a, b, c, … (+12)` within `room` columns: as many ids as fit, then how many more. */
 function listWithin(ids: string[], room: number): string {
-  let text = '';
-  for (let i = 0; i < ids.length; i++) {
-    const more = ids.length - i - 1;
-    const piece = `${i === 0 ? '' : ', '}${ids[i]}`;
-    const suffix = more > 0 ? `, … (+${more})` : '';
-    if (Array.from(text + piece + suffix).length > room && i > 0) {
-      return `${text}, … (+${ids.length - i})`;
-    }
-    text += piece;
+  for (let shown = ids.length; shown >= 1; shown--) {
+    const rest = ids.length - shown;
+    const text = ids.slice(0, shown).join(', ') + (rest > 0 ? `, … (+${rest})` : '');
+    if (Array.from(text).length <= room) return text;
   }
-  return truncate(text, room);
+  return truncate(`${ids[0] ?? ''}${ids.length > 1 ? ` (+${ids.length - 1})` : ''}`, room);
 }
 
 export function renderStatus(entries: StatusEntry[], opts: StatusRenderOptions): string {
@@ -138,13 +133,13 @@ function reasonLines(
   }
   const lines: string[] = [];
   for (const [reason, ids] of byReason) {
-    const head = `${indent}${ids.length} × ${reason}`;
-    if (Array.from(head).length >= width - 8) {
+    const head = `${indent}${reason} ×${ids.length}`;
+    if (Array.from(head).length >= width - 12) {
       lines.push(truncate(head, width));
       lines.push(paint('dim', `${indent}  ${listWithin(ids, width - indent.length - 2)}`));
     } else {
       const room = width - Array.from(head).length - 2;
-      lines.push(`${head}: ${paint('dim', listWithin(ids, room))}`);
+      lines.push(`${head}  ${paint('dim', listWithin(ids, room))}`);
     }
   }
   return lines;

@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import type { DagView, StatusEntry } from '../../src/dag/events.js';
+import { renderDag, renderStatus } from '../../src/ui/index.js';
+import { stripEscapes } from './ansi.js';
+
+/** data -> split -> train[normal|overfitting, 0..9]; 4 trains cached, split's params changed. */
+function entries(): StatusEntry[] {
+  const list: StatusEntry[] = [
+    { id: 'data', name: 'data', kind: 'fetch', willRun: false, reason: { type: 'up-to-date' } },
+    {
+      id: 'split',
+      name: 'split',
+      kind: 'split',
+      willRun: true,
+      reason: { type: 'params-changed', changes: [{ path: 'folds', from: 2, to: 5 }] },
+    },
+  ];
+  for (const regime of ['normal', 'overfitting']) {
+    for (let fold = 0; fold < 10; fold++) {
+      const cached = regime === 'normal' && fold < 4;
+      list.push({
+        id: `train[${regime},${fold}]`,
+        name: 'train',
+        kind: 'train',
+        willRun: !cached,
+        reason: cached
+          ? { type: 'up-to-date' }
+          : regime === 'overfitting' && fold < 2
+            ? { type: 'upstream-will-run', stageIds: ['split'] }
+            : { type: 'never-run' },
+      });
+    }
+  }
+  return list;
+}
+
+function view(): DagView {
+  return {
+    stages: entries().map((e) => ({
+      id: e.id,
+      name: e.name,
+      kind: e.kind,
+      dependsOn: e.name === 'split' ? ['data'] : e.name === 'train' ? ['data', 'split'] : [],
+    })),
+  };
+}
+
+const fits = (text: string, width: number) => {
+  for (const line of text.trimEnd().split('\n')) {
+    expect(Array.from(line).length).toBeLessThanOrEqual(width);
+  }
+};
+
+describe('renderStatus', () => {
+  it('collapses a foreach group into one line with counts and groups the reasons', () => {
+    const text = renderStatus(entries(), { color: false, width: 100 });
+    expect(text.trimEnd().split('\n')).toEqual([
+      '✓ data      fetch  up to date',
+      '● split     split  will run: params.folds 2 -> 5',
+      '● train[*]  train  20: 4 cached, 16 will run',
+      '    never run ×14  train[normal,4], train[normal,5], train[normal,6], train[normal,7], … (+10)',
+      '    upstream will run: split ×2  train[overfitting,0], train[overfitting,1]',
+      '22 stages: 5 up to date, 17 will run',
+    ]);
+    fits(text, 100);
+  });
+
+  it('lists every stage that will run, with its reason, in detail mode', () => {
+    const lines = renderStatus(entries(), { color: false, width: 100, detail: true }).split('\n');
+    expect(lines).toContain('    train[normal,4]       never run');
+    expect(lines).toContain('    train[overfitting,1]  upstream will run: split');
+    expect(lines.filter((l) => l.startsWith('    train['))).toHaveLength(16);
+  });
+
+  it('stays within a 60-column terminal', () => {
+    const text = renderStatus(entries(), { color: false, width: 60 });
+    fits(text, 60);
+    expect(text).toContain('● train[*]  train  20: 4 cached, 16 will run');
+    expect(text).toContain('    never run ×14  train[normal,4], train[normal,5], … (+12)');
+  });
+
+  it('colours only when asked, with the same text underneath', () => {
+    const plain = renderStatus(entries(), { color: false, width: 100 });
+    const colored = renderStatus(entries(), { color: true, width: 100 });
+    expect(plain).not.toContain('\x1b');
+    expect(colored).toContain('\x1b[33m●');
+    expect(stripEscapes(colored)).toBe(plain);
+  });
+
+  it('says when every stage is fresh', () => {
+    const fresh = entries().map((e) => ({
+      ...e,
+      willRun: false,
+      reason: { type: 'up-to-date' as const },
+    }));
+    const text = renderStatus(fresh, { color: false, width: 80 });
+    expect(text).toContain('✓ train[*]  train  20: 20 cached');
+    expect(text).toContain('22 stages: 22 up to date, 0 will run');
+  });
+});
+
+describe('renderDag', () => {
+  it('shows levels with a foreach group as one node and the groups it reads from', () => {
+    const text = renderDag(view(), { color: false, width: 100 });
+    expect(text.trimEnd().split('\n')).toEqual([
+      '0 data          fetch',
+      '1 split         split  ← data',
+      '2 train[*] ×20  train  ← data, split',
+      '22 stages in 3 groups, 41 edges; levels on the left',
+    ]);
+  });
+
+  it('expands to one node per stage on request, within the width', () => {
+    const text = renderDag(view(), { color: false, width: 60, expand: true });
+    const lines = text.trimEnd().split('\n');
+    expect(lines[2]).toBe('2 train[normal,0]       train  ← data, split');
+    expect(lines[3]).toBe('  train[normal,1]       train  ← data, split');
+    expect(lines).toHaveLength(23);
+    fits(text, 60);
+  });
+
+  it('orders by dependency level, not by listing order', () => {
+    const text = renderDag(
+      {
+        stages: [
+          { id: 'report', name: 'report', kind: 'report', dependsOn: ['plot'] },
+          { id: 'plot', name: 'plot', kind: 'plot', dependsOn: ['data'] },
+          { id: 'data', name: 'data', kind: 'fetch', dependsOn: [] },
+        ],
+      },
+      { color: true, width: 80 },
+    );
+    const lines = stripEscapes(text).split('\n');
+    expect(lines.slice(0, 3).map((l) => l.split(/\s+/)[1])).toEqual(['data', 'plot', 'report']);
+  });
+});
