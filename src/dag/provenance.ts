@@ -41,8 +41,9 @@ export interface LineageRow {
   digest: string;
   /** Input name, dep path, or output path inside the stage's tree. */
   label: string;
-  /** For an input from another stage: that stage's id. */
+  /** For an input from another stage: that stage's id and the key of its execution. */
   source_stage: string | null;
+  source_key: string | null;
 }
 
 export interface ExecutionInput {
@@ -56,7 +57,7 @@ export interface ExecutionInput {
   logPath: string | null;
   params: unknown;
   outputTree: string | null;
-  inputs: { label: string; digest: string; sourceStage: string | null }[];
+  inputs: { label: string; digest: string; sourceStage: string | null; sourceKey: string | null }[];
   outputs: { path: string; digest: string; size: number }[];
 }
 
@@ -76,7 +77,7 @@ CREATE TABLE IF NOT EXISTS artifacts (
   PRIMARY KEY (digest, path));
 CREATE TABLE IF NOT EXISTS lineage (
   execution_id INTEGER NOT NULL REFERENCES executions(id), direction TEXT NOT NULL,
-  digest TEXT NOT NULL, label TEXT NOT NULL, source_stage TEXT);
+  digest TEXT NOT NULL, label TEXT NOT NULL, source_stage TEXT, source_key TEXT);
 CREATE INDEX IF NOT EXISTS lineage_digest ON lineage(digest, direction);
 CREATE INDEX IF NOT EXISTS lineage_execution ON lineage(execution_id);
 `;
@@ -104,7 +105,7 @@ export class Provenance {
   constructor(file: string, opts: { readonly?: boolean } = {}) {
     this.db = new Database(file, {
       readonly: opts.readonly ?? false,
-      fileMustExist: opts.readonly,
+      fileMustExist: opts.readonly === true,
     });
     if (!opts.readonly) {
       this.db.pragma('journal_mode = WAL');
@@ -137,7 +138,8 @@ export class Provenance {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insertEdge = this.db.prepare(
-      'INSERT INTO lineage (execution_id, direction, digest, label, source_stage) VALUES (?, ?, ?, ?, ?)',
+      `INSERT INTO lineage (execution_id, direction, digest, label, source_stage, source_key)
+       VALUES (?, ?, ?, ?, ?, ?)`,
     );
     const insertArtifact = this.db.prepare(
       'INSERT OR IGNORE INTO artifacts (digest, path, size, media_type) VALUES (?, ?, ?, ?)',
@@ -159,10 +161,10 @@ export class Provenance {
         );
         const id = Number(info.lastInsertRowid);
         for (const input of e.inputs)
-          insertEdge.run(id, 'in', input.digest, input.label, input.sourceStage);
-        if (e.outputTree) insertEdge.run(id, 'out', e.outputTree, '', null);
+          insertEdge.run(id, 'in', input.digest, input.label, input.sourceStage, input.sourceKey);
+        if (e.outputTree) insertEdge.run(id, 'out', e.outputTree, '', null, null);
         for (const out of e.outputs) {
-          insertEdge.run(id, 'out', out.digest, out.path, null);
+          insertEdge.run(id, 'out', out.digest, out.path, null, null);
           insertArtifact.run(out.digest, `${e.stageId}/${out.path}`, out.size, mediaType(out.path));
         }
       }
@@ -190,6 +192,16 @@ export class Provenance {
          ORDER BY CASE e.status WHEN 'cached' THEN 1 ELSE 0 END, e.id DESC LIMIT 1`,
       )
       .get(digest) as ExecutionRow | undefined;
+  }
+
+  /** The latest execution that made the output under `key` (ran or accepted). */
+  executionOfKey(key: string): ExecutionRow | undefined {
+    return this.db
+      .prepare(
+        `SELECT * FROM executions WHERE key = ? AND status IN ('ran', 'assumed-fresh', 'cached')
+         ORDER BY CASE status WHEN 'cached' THEN 1 ELSE 0 END, id DESC LIMIT 1`,
+      )
+      .get(key) as ExecutionRow | undefined;
   }
 
   inputsOf(executionId: number): LineageRow[] {

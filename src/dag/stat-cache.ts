@@ -7,11 +7,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  canonicalJson,
   hashFileSync,
   listFiles,
   makeManifest,
   sha256,
+  treeJson,
   writeFileAtomic,
 } from './store.js';
 
@@ -68,7 +68,7 @@ export class StatCache {
       const { digest, size } = this.fileDigest(file, fst);
       return { path: rel, digest, size, mode: (fst.mode & 0o111) !== 0 ? 0o755 : 0o644 };
     });
-    return sha256(canonicalJson(makeManifest(entries)));
+    return sha256(treeJson(makeManifest(entries)));
   }
 
   save(): void {

@@ -8,7 +8,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { JsonObject } from './pipeline-types.js';
+import { canonicalJson, type KeyRecord } from './key.js';
+import type { Json } from './pipeline-types.js';
 
 export interface TreeEntry {
   /** POSIX path relative to the output directory. */
@@ -30,7 +31,7 @@ export interface StageRecord {
   kind: string;
   key: string;
   /** What was hashed into the key (engine-core's key record), kept to explain later changes. */
-  keyRecord: JsonObject;
+  keyRecord: KeyRecord;
   /** Digest of the output tree manifest object. */
   outputTree: string;
   /** ran: executed here; assumed-fresh: a previous output accepted under a new code fingerprint. */
@@ -41,20 +42,6 @@ export interface StageRecord {
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
-
-/** JSON with object keys sorted at every level: the bytes that are hashed or stored. */
-export function canonicalJson(value: unknown, indent?: number): string {
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sort);
-    if (v !== null && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const k of Object.keys(v).sort()) out[k] = sort((v as Record<string, unknown>)[k]);
-      return out;
-    }
-    return v;
-  };
-  return JSON.stringify(sort(value), null, indent);
-}
 
 export const sha256 = (data: string | Buffer): string =>
   createHash('sha256').update(data).digest('hex');
@@ -165,7 +152,7 @@ export class Store {
       entries.push({ path: rel, digest, size, mode: executable ? 0o755 : 0o644 });
     }
     const manifest = makeManifest(entries);
-    return { treeDigest: this.putBytes(canonicalJson(manifest)), manifest };
+    return { treeDigest: this.putBytes(treeJson(manifest)), manifest };
   }
 
   readTree(treeDigest: string): TreeManifest {
@@ -178,18 +165,22 @@ export class Store {
 
   /** A record counts only when its output tree is present, so `objects/` loss means rerun. */
   readRecord(key: string): StageRecord | undefined {
-    let text: string;
+    const record = this.readRecordFile(key);
+    return record && this.hasObject(record.outputTree) ? record : undefined;
+  }
+
+  /** The record as written, whether or not its objects are still there. */
+  readRecordFile(key: string): StageRecord | undefined {
     try {
-      text = fs.readFileSync(this.recordPath(key), 'utf8');
+      return JSON.parse(fs.readFileSync(this.recordPath(key), 'utf8')) as StageRecord;
     } catch {
       return undefined;
     }
-    const record = JSON.parse(text) as StageRecord;
-    return this.hasObject(record.outputTree) ? record : undefined;
   }
 
   writeRecord(record: StageRecord): void {
-    writeFileAtomic(this.recordPath(record.key), `${canonicalJson(record, 2)}\n`);
+    const sorted = JSON.parse(canonicalJson(record as unknown as Json)) as StageRecord;
+    writeFileAtomic(this.recordPath(record.key), `${JSON.stringify(sorted, null, 2)}\n`);
   }
 
   listRecordKeys(): string[] {
@@ -254,6 +245,21 @@ export class Store {
   }
 }
 
+/** The bytes of a manifest: what its digest is taken over. */
+export const treeJson = (manifest: TreeManifest): string =>
+  canonicalJson(manifest as unknown as Json);
+
+/** Digest a directory would get as an output tree, without storing anything. */
+export function hashTree(dir: string): string {
+  const entries = listFiles(dir).map((rel) => {
+    const abs = path.join(dir, rel);
+    const { digest, size } = hashFileSync(abs);
+    const executable = (fs.statSync(abs).mode & 0o111) !== 0;
+    return { path: rel, digest, size, mode: executable ? 0o755 : 0o644 };
+  });
+  return sha256(treeJson(makeManifest(entries)));
+}
+
 export function makeManifest(entries: TreeEntry[]): TreeManifest {
   const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { type: 'tree', entries: sorted };
@@ -261,7 +267,7 @@ export function makeManifest(entries: TreeEntry[]): TreeManifest {
 
 /** Digest of the part of a tree under `prefix` (a file: its object; a dir: its sub-manifest). */
 export function subtreeDigest(manifest: TreeManifest, prefix: string): string | undefined {
-  if (prefix === '' || prefix === '.') return sha256(canonicalJson(manifest));
+  if (prefix === '' || prefix === '.') return sha256(treeJson(manifest));
   const clean = prefix.replace(/\/+$/, '');
   const file = manifest.entries.find((e) => e.path === clean);
   if (file) return file.digest;
@@ -269,7 +275,7 @@ export function subtreeDigest(manifest: TreeManifest, prefix: string): string | 
     .filter((e) => e.path.startsWith(`${clean}/`))
     .map((e) => ({ ...e, path: e.path.slice(clean.length + 1) }));
   if (under.length === 0) return undefined;
-  return sha256(canonicalJson(makeManifest(under)));
+  return sha256(treeJson(makeManifest(under)));
 }
 
 /** Regular files under `dir`, as sorted POSIX relative paths. Symlinks are refused. */

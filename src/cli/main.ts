@@ -1,0 +1,226 @@
+#!/usr/bin/env node
+/**
+ * The `advrob-dag` command line: parses flags with commander and hands each command to its
+ * module. Owns exit codes: 0 ok, 1 a stage failed (or verify found damage), 2 the user's
+ * input is wrong (pipeline.yaml, --set, flags; no stack trace unless --verbose), 3 the
+ * workspace is locked, 130 interrupted.
+ */
+import * as os from 'node:os';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { formatDiagnostic, UserError } from '../dag/diagnostics.js';
+import { type DagFormat, formatDag } from './dag-command.js';
+import { runLog } from './log-command.js';
+import { doctorCommand, gcCommand, verifyCommand } from './maintenance-command.js';
+import { EXIT, ExitError } from './output.js';
+import { type RunFlags, runCommand } from './run-command.js';
+import { printStatus } from './status-command.js';
+import { why } from './why-command.js';
+import {
+  type GlobalOptions,
+  openPipeline,
+  type PipelineOptions,
+  resolveWorkspace,
+  toolVersion,
+} from './workspace.js';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+const positiveInt = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number >= 1');
+  return n;
+};
+
+const pipelineOptions = (cmd: Command): Command =>
+  cmd
+    .option('--profile <name>', 'apply a profile from pipeline.yaml')
+    .option(
+      '--set <path=value>',
+      'override a parameter (repeatable), e.g. --set attacks.pgd.eps=0.1',
+      collect,
+      [],
+    );
+
+/** The command's own options merged with the program's (-C, -f, --verbose). */
+const optionsOf = <T>(cmd: Command): T & GlobalOptions =>
+  cmd.optsWithGlobals() as T & GlobalOptions;
+
+const done = (code: number): void => {
+  process.exitCode = code;
+};
+
+function buildProgram(): Command {
+  const program = new Command('advrob-dag')
+    .description(
+      'Reproducible ML pipelines: a content-hashed DAG of stages, cached runs, provenance.',
+    )
+    .version(toolVersion())
+    .option('-C, --workspace <dir>', 'workspace directory (where pipeline.yaml is)', '.')
+    .option('-f, --file <file>', 'pipeline file, relative to the workspace', 'pipeline.yaml')
+    .option('--verbose', 'show stack traces on errors')
+    .showHelpAfterError()
+    .exitOverride();
+
+  pipelineOptions(
+    program
+      .command('run')
+      .description(
+        'run the stages that are not up to date (all, or the targets and what they read)',
+      )
+      .argument(
+        '[targets...]',
+        'stage ids or stage names (a foreach name means all its expansions)',
+      ),
+  )
+    .option('--dry-run', 'print what would run and why, run nothing')
+    .option(
+      '--force <stage>',
+      'rerun this stage or group even if up to date (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--assume-fresh <stage>',
+      'accept a stage whose only change is its code (repeatable)',
+      collect,
+      [],
+    )
+    .option('-j, --jobs <n>', 'stages run in parallel', positiveInt, os.availableParallelism())
+    .option('--json', 'write the event stream as NDJSON')
+    .option('--no-ui', 'plain log lines even on a terminal')
+    .action(async (targets: string[], _flags, cmd: Command) => {
+      const o = optionsOf<RunFlags>(cmd);
+      done(await runCommand(targets, o, o));
+    });
+
+  pipelineOptions(
+    program
+      .command('status')
+      .description('say for every stage whether it is up to date, and why not')
+      .argument('[targets...]', 'stage ids or stage names'),
+  )
+    .option('--json', 'print a JSON document for scripts')
+    .option('--detail', 'one line per stage that will run')
+    .action(async (targets: string[], _flags, cmd: Command) => {
+      const o = optionsOf<PipelineOptions & { json?: boolean; detail?: boolean }>(cmd);
+      const pipeline = await openPipeline(o, o);
+      done(
+        printStatus(pipeline, resolveWorkspace(o).root, targets, {
+          json: o.json === true,
+          detail: o.detail === true,
+        }),
+      );
+    });
+
+  pipelineOptions(program.command('dag').description('print the pipeline graph'))
+    .addOption(
+      new Option('--format <format>', 'output format')
+        .choices(['text', 'dot', 'mermaid'])
+        .default('text'),
+    )
+    .option('--expand', 'one node per concrete stage instead of per foreach group (text)')
+    .action(async (_flags, cmd: Command) => {
+      const o = optionsOf<PipelineOptions & { format: DagFormat; expand?: boolean }>(cmd);
+      const pipeline = await openPipeline(o, o);
+      process.stdout.write(formatDag(pipeline, o.format, o.expand === true));
+      done(EXIT.ok);
+    });
+
+  program
+    .command('why')
+    .description('trace an artifact back to its sources, with the params at each step')
+    .argument('<target>', 'a path under artifacts/, a workspace file, or a sha256 digest')
+    .option('--prov-json', 'print W3C PROV-JSON instead of text')
+    .action(async (target: string, _flags, cmd: Command) => {
+      const o = optionsOf<{ provJson?: boolean }>(cmd);
+      process.stdout.write(
+        why(target, resolveWorkspace(o).root, { provJson: o.provJson === true }),
+      );
+      done(EXIT.ok);
+    });
+
+  program
+    .command('log')
+    .description('list past runs from the provenance database')
+    .option('-n, --limit <n>', 'how many runs', positiveInt, 20)
+    .option('--json', 'print JSON')
+    .action(async (_flags, cmd: Command) => {
+      const o = optionsOf<{ limit: number; json?: boolean }>(cmd);
+      process.stdout.write(
+        runLog(resolveWorkspace(o).root, { limit: o.limit, json: o.json === true }),
+      );
+      done(EXIT.ok);
+    });
+
+  program
+    .command('gc')
+    .description(
+      'keep the latest output of every stage, delete other records and unreferenced objects',
+    )
+    .option('--dry-run', 'report what would be deleted')
+    .option('--json', 'print JSON')
+    .action(async (_flags, cmd: Command) => {
+      const o = optionsOf<{ dryRun?: boolean; json?: boolean }>(cmd);
+      done(await gcCommand(o, o));
+    });
+
+  pipelineOptions(
+    program
+      .command('verify')
+      .description(
+        're-hash the store and report corruption; --recompute re-executes stages and compares',
+      )
+      .argument('[targets...]', 'with --recompute: stage ids or names (default all)'),
+  )
+    .option('--recompute', 're-execute up-to-date stages and compare output digests')
+    .option(
+      '-j, --jobs <n>',
+      'stages recomputed in parallel',
+      positiveInt,
+      os.availableParallelism(),
+    )
+    .option('--json', 'print JSON')
+    .action(async (targets: string[], _flags, cmd: Command) => {
+      const o = optionsOf<PipelineOptions & { recompute?: boolean; json?: boolean; jobs: number }>(
+        cmd,
+      );
+      done(await verifyCommand(targets, o, o));
+    });
+
+  program
+    .command('doctor')
+    .description('report the ML backend in use and why the others are not')
+    .action(async () => done(await doctorCommand()));
+
+  return program;
+}
+
+function report(err: unknown, verbose: boolean): number {
+  if (err instanceof CommanderError) {
+    return err.exitCode === 0 ||
+      err.code === 'commander.helpDisplayed' ||
+      err.code === 'commander.version'
+      ? EXIT.ok
+      : EXIT.usage;
+  }
+  if (err instanceof UserError) {
+    for (const d of err.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+    if (verbose) process.stderr.write(`${err.stack}\n`);
+    return EXIT.usage;
+  }
+  if (err instanceof ExitError) {
+    process.stderr.write(`advrob-dag: ${err.message}\n`);
+    return err.exitCode;
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  process.stderr.write(`advrob-dag: ${e.message}\n`);
+  if (verbose) process.stderr.write(`${e.stack}\n`);
+  else process.stderr.write('(run with --verbose for the stack trace)\n');
+  return EXIT.failed;
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (err) {
+  process.exitCode = report(err, process.argv.includes('--verbose'));
+}

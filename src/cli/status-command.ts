@@ -1,0 +1,53 @@
+/**
+ * `advrob-dag status` (and `run --dry-run`): every selected stage, up to date or will run,
+ * with a one-line reason. Read-only apart from the stat cache (so the next status does not
+ * re-hash unchanged deps); never takes the workspace lock.
+ */
+import * as fs from 'node:fs';
+import { formatReason } from '../dag/events.js';
+import type { Pipeline } from '../dag/pipeline-types.js';
+import { expandNames, Planner, selectStages } from '../dag/plan.js';
+import { workspacePaths } from '../dag/run.js';
+import { StatCache } from '../dag/stat-cache.js';
+import { Store } from '../dag/store.js';
+import { renderStatus } from '../ui/status.js';
+import { EXIT, stdoutColor, stdoutWidth } from './output.js';
+import { registry } from './workspace.js';
+
+export function printStatus(
+  pipeline: Pipeline,
+  root: string,
+  targets: string[],
+  opts: { json: boolean; force?: string[]; assumeFresh?: string[]; detail?: boolean },
+): number {
+  const paths = workspacePaths(root);
+  const store = new Store(paths.cache);
+  const statCache = new StatCache(paths.statCache);
+  const planner = new Planner(pipeline, registry, store, statCache, root, {
+    force: expandNames(pipeline, opts.force ?? [], '--force'),
+    assumeFresh: expandNames(pipeline, opts.assumeFresh ?? [], '--assume-fresh'),
+  });
+  const { entries, states } = planner.plan(selectStages(pipeline, targets));
+  if (fs.existsSync(paths.cache)) statCache.save();
+  if (opts.json) {
+    const rows = entries.map((e) => {
+      const state = states.get(e.id);
+      return {
+        ...e,
+        reasonText: formatReason(e.reason),
+        key: state && state.status !== 'blocked' ? state.key : null,
+        outputTree: state?.status === 'fresh' ? state.outputTree : null,
+      };
+    });
+    process.stdout.write(`${JSON.stringify({ pipeline: pipeline.name, stages: rows }, null, 2)}\n`);
+  } else {
+    process.stdout.write(
+      renderStatus(entries, {
+        color: stdoutColor(),
+        width: stdoutWidth(),
+        detail: opts.detail ?? false,
+      }),
+    );
+  }
+  return EXIT.ok;
+}

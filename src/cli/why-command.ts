@@ -1,0 +1,119 @@
+/**
+ * `advrob-dag why <path|digest>`: the chain of executions that made an artifact, back to
+ * the workspace files it came from, with each step's params; or the same as W3C PROV-JSON.
+ * Read-only: provenance.db and the store, no lock.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../dag/diagnostics.js';
+import { type ExecutionRow, Provenance } from '../dag/provenance.js';
+import { workspacePaths } from '../dag/run.js';
+import { StatCache } from '../dag/stat-cache.js';
+import { Store, subtreeDigest } from '../dag/store.js';
+
+const short = (digest: string): string => digest.slice(0, 12);
+const usage = (message: string): UserError => new UserError([{ severity: 'error', message }]);
+
+interface Target {
+  digest: string;
+  label: string;
+  /** The execution that made it, when the target names a stage output. */
+  execution?: ExecutionRow;
+}
+
+function resolveTarget(target: string, root: string, store: Store, prov: Provenance): Target {
+  if (/^[0-9a-f]{64}$/.test(target)) {
+    return { digest: target, label: target, execution: prov.producerOf(target) };
+  }
+  const abs = path.resolve(target);
+  const rel = path.relative(root, abs).split(path.sep).join('/');
+  const [top, stageId, ...rest] = rel.split('/');
+  if (top === 'artifacts' && stageId) {
+    const key = store.readHead(stageId);
+    const record = key ? store.readRecord(key) : undefined;
+    if (!key || !record) throw usage(`${target}: stage '${stageId}' has no output in the store`);
+    const digest = subtreeDigest(store.readTree(record.outputTree), rest.join('/'));
+    if (!digest) throw usage(`${target}: not in the output of stage '${stageId}'`);
+    return { digest, label: rel, execution: prov.executionOfKey(key) };
+  }
+  if (fs.existsSync(abs)) {
+    const digest = new StatCache(workspacePaths(root).statCache).pathDigest(abs);
+    if (digest) return { digest, label: rel, execution: prov.producerOf(digest) };
+  }
+  throw usage(`${target}: neither a sha256 digest nor a file under artifacts/ or the workspace`);
+}
+
+interface ProvDoc {
+  prefix: Record<string, string>;
+  entity: Record<string, Record<string, unknown>>;
+  activity: Record<string, Record<string, unknown>>;
+  used: Record<string, Record<string, string>>;
+  wasGeneratedBy: Record<string, Record<string, string>>;
+}
+
+export function why(target: string, root: string, opts: { provJson: boolean }): string {
+  const paths = workspacePaths(root);
+  if (!fs.existsSync(paths.provenance)) throw usage('no runs recorded in this workspace yet');
+  const store = new Store(paths.cache);
+  const prov = new Provenance(paths.provenance, { readonly: true });
+  try {
+    const start = resolveTarget(target, root, store, prov);
+    const lines: string[] = [];
+    const doc: ProvDoc = {
+      prefix: { adv: 'urn:advrob-dag:' },
+      entity: {},
+      activity: {},
+      used: {},
+      wasGeneratedBy: {},
+    };
+    const entity = (digest: string, label: string): string => {
+      const id = `adv:sha256-${digest}`;
+      doc.entity[id] ??= { 'prov:label': label, 'adv:digest': digest };
+      return id;
+    };
+    const seen = new Set<number>();
+    const visit = (exec: ExecutionRow, digest: string, label: string, depth: number): void => {
+      const pad = '  '.repeat(depth);
+      const activity = `adv:execution-${exec.id}`;
+      const out = entity(digest, label);
+      doc.wasGeneratedBy[`_:g${Object.keys(doc.wasGeneratedBy).length}`] = {
+        'prov:entity': out,
+        'prov:activity': activity,
+      };
+      lines.push(
+        `${pad}${label} ${short(digest)}  <- ${exec.stage_id} (${exec.kind}, ${exec.status} ${new Date(exec.started_at).toISOString()}, key ${short(exec.key ?? '')})`,
+      );
+      lines.push(`${pad}  params ${exec.params}`);
+      if (seen.has(exec.id)) return;
+      seen.add(exec.id);
+      doc.activity[activity] = {
+        'prov:label': exec.stage_id,
+        'prov:startTime': new Date(exec.started_at).toISOString(),
+        'prov:endTime': new Date(exec.ended_at).toISOString(),
+        'adv:kind': exec.kind,
+        'adv:key': exec.key,
+        'adv:params': JSON.parse(exec.params),
+      };
+      for (const input of prov.inputsOf(exec.id)) {
+        doc.used[`_:u${Object.keys(doc.used).length}`] = {
+          'prov:activity': activity,
+          'prov:entity': entity(input.digest, input.label),
+        };
+        const upstream = input.source_key ? prov.executionOfKey(input.source_key) : undefined;
+        if (upstream) visit(upstream, input.digest, input.label, depth + 1);
+        else
+          lines.push(
+            `${pad}  ${input.label} ${short(input.digest)}  (${input.source_stage ? 'no recorded execution' : 'workspace file'})`,
+          );
+      }
+    };
+    if (start.execution) visit(start.execution, start.digest, start.label, 0);
+    else {
+      entity(start.digest, start.label);
+      lines.push(`${start.label} ${short(start.digest)}  (source: not made by any recorded stage)`);
+    }
+    return opts.provJson ? `${JSON.stringify(doc, null, 2)}\n` : `${lines.join('\n')}\n`;
+  } finally {
+    prov.close();
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * Decides, stage by stage in topological order, whether a stage is up to date and why not:
+ * input digests come from upstream output trees and workspace deps (through the stat cache),
+ * the key from engine-core's key record, the reason from comparing with the last finished
+ * execution of the same stage id. Reads the store; never writes it (`run` does).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type Diagnostic, UserError } from './diagnostics.js';
+import type { StageReason, StatusEntry } from './events.js';
+import { type KeyRecord, keyOf, reasonFor } from './keying.js';
+import type { ConcreteStage, Pipeline } from './pipeline-types.js';
+import type { StageKind, StageRegistry } from './stage-kind.js';
+import type { StatCache } from './stat-cache.js';
+import { type StageRecord, type Store, subtreeDigest, type TreeManifest } from './store.js';
+
+/** Where a stage stands once its upstream is known. */
+export type StageState =
+  | {
+      status: 'fresh';
+      key: string;
+      record: KeyRecord;
+      /** The tree to expose: the stage record's, or for assumed-fresh the previous one's. */
+      outputTree: string;
+      manifest: TreeManifest;
+      reason: StageReason;
+      /** Set when the stage is accepted under a new key from the previous execution. */
+      assumedFrom?: StageRecord;
+    }
+  | { status: 'stale'; key: string; record: KeyRecord; reason: StageReason; previous?: StageRecord }
+  | { status: 'blocked'; reason: StageReason };
+
+export interface PlanOptions {
+  force: ReadonlySet<string>;
+  assumeFresh: ReadonlySet<string>;
+}
+
+export class Planner {
+  private readonly manifests = new Map<string, TreeManifest>();
+  readonly byId: Map<string, ConcreteStage>;
+
+  constructor(
+    readonly pipeline: Pipeline,
+    readonly registry: StageRegistry,
+    readonly store: Store,
+    readonly statCache: StatCache,
+    readonly workspace: string,
+    readonly options: PlanOptions,
+  ) {
+    this.byId = new Map(pipeline.stages.map((s) => [s.id, s]));
+  }
+
+  kindOf(stage: ConcreteStage): StageKind {
+    const kind = this.registry.get(stage.kind);
+    if (!kind) throw new Error(`stage kind '${stage.kind}' is not registered`);
+    return kind;
+  }
+
+  manifest(treeDigest: string): TreeManifest {
+    let m = this.manifests.get(treeDigest);
+    if (!m) {
+      m = this.store.readTree(treeDigest);
+      this.manifests.set(treeDigest, m);
+    }
+    return m;
+  }
+
+  /** Ids a stage reads from, in declared order, without repeats. */
+  upstreamOf(stage: ConcreteStage): string[] {
+    return [...new Set(stage.inputs.flatMap((i) => i.refs.map((r) => r.stageId)))];
+  }
+
+  /** Digests of a stage's inputs, given its upstream trees; a missing path is an error. */
+  inputDigests(
+    stage: ConcreteStage,
+    treeOf: (stageId: string) => string,
+  ): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const input of stage.inputs) {
+      const digests = input.refs.map((ref) => {
+        const d = subtreeDigest(this.manifest(treeOf(ref.stageId)), ref.path);
+        if (d === undefined)
+          throw new Error(
+            `input '${input.name}': '${ref.path}' is not in the output of ${ref.stageId}`,
+          );
+        return d;
+      });
+      out[input.name] = digests;
+    }
+    return out;
+  }
+
+  depDigests(stage: ConcreteStage): Record<string, string> {
+    const out: Record<string, string> = {};
+    const missing: Diagnostic[] = [];
+    for (const dep of stage.deps) {
+      const d = this.statCache.pathDigest(path.resolve(this.workspace, dep));
+      if (d === undefined)
+        missing.push({
+          severity: 'error',
+          message: `stage '${stage.id}': dep '${dep}' does not exist in the workspace`,
+          location: stage.location,
+        });
+      else out[dep] = d;
+    }
+    if (missing.length > 0) throw new UserError(missing);
+    return out;
+  }
+
+  /**
+   * The state of `stage` given the trees of its upstream stages (all fresh). `force`d stages
+   * are stale; an `assumeFresh` stage whose only change is its code takes the old output.
+   */
+  decide(stage: ConcreteStage, treeOf: (stageId: string) => string): StageState {
+    const { key, record } = keyOf({
+      kind: this.kindOf(stage),
+      params: stage.params,
+      inputs: this.inputDigests(stage, treeOf),
+      deps: this.depDigests(stage),
+    });
+    const previousKey = this.store.readHead(stage.id);
+    const previous = previousKey ? this.store.readRecord(previousKey) : undefined;
+    if (this.options.force.has(stage.id))
+      return { status: 'stale', key, record, reason: { type: 'forced' }, previous };
+    const existing = this.store.readRecord(key);
+    if (existing) {
+      return {
+        status: 'fresh',
+        key,
+        record,
+        outputTree: existing.outputTree,
+        manifest: this.manifest(existing.outputTree),
+        reason: { type: 'up-to-date' },
+      };
+    }
+    if (!previous) {
+      const reason: StageReason = fs.existsSync(this.store.recordPath(key))
+        ? { type: 'output-missing' }
+        : { type: 'never-run' };
+      return { status: 'stale', key, record, reason };
+    }
+    const reason = reasonFor(stage, previous.keyRecord, record);
+    if (reason.type === 'code-changed' && this.options.assumeFresh.has(stage.id)) {
+      return {
+        status: 'fresh',
+        key,
+        record,
+        outputTree: previous.outputTree,
+        manifest: this.manifest(previous.outputTree),
+        reason: { type: 'assumed-fresh' },
+        assumedFrom: previous,
+      };
+    }
+    return { status: 'stale', key, record, reason, previous };
+  }
+
+  /**
+   * `status` / `run --dry-run`: every selected stage with whether it will run and why.
+   * Stages downstream of a stale one are reported as `upstream-will-run` (their key is not
+   * known until the upstream has run; early cutoff may still spare them).
+   */
+  plan(selected: ReadonlySet<string>): { entries: StatusEntry[]; states: Map<string, StageState> } {
+    const states = new Map<string, StageState>();
+    const entries: StatusEntry[] = [];
+    for (const stage of this.pipeline.stages) {
+      if (!selected.has(stage.id)) continue;
+      const ups = this.upstreamOf(stage);
+      const waiting = ups.filter((id) => states.get(id)?.status !== 'fresh');
+      let state: StageState;
+      if (waiting.length > 0 && !this.options.force.has(stage.id)) {
+        state = { status: 'blocked', reason: { type: 'upstream-will-run', stageIds: waiting } };
+      } else if (waiting.length > 0) {
+        state = { status: 'blocked', reason: { type: 'forced' } };
+      } else {
+        state = this.decide(stage, (id) => {
+          const s = states.get(id);
+          if (s?.status !== 'fresh') throw new Error(`upstream ${id} has no output`);
+          return s.outputTree;
+        });
+      }
+      states.set(stage.id, state);
+      entries.push({
+        id: stage.id,
+        name: stage.name,
+        kind: stage.kind,
+        willRun: state.status !== 'fresh',
+        reason: state.reason,
+      });
+    }
+    return { entries, states };
+  }
+}
+
+/**
+ * Stage ids named by targets (a stage id or a foreach group name) plus everything they read
+ * from, transitively. No targets: the whole pipeline. Unknown names are user errors.
+ */
+export function selectStages(pipeline: Pipeline, targets: readonly string[]): Set<string> {
+  if (targets.length === 0) return new Set(pipeline.stages.map((s) => s.id));
+  const byId = new Map(pipeline.stages.map((s) => [s.id, s]));
+  const selected = new Set<string>();
+  const unknown: Diagnostic[] = [];
+  const visit = (id: string): void => {
+    if (selected.has(id)) return;
+    selected.add(id);
+    for (const input of byId.get(id)?.inputs ?? [])
+      for (const ref of input.refs) visit(ref.stageId);
+  };
+  for (const target of targets) {
+    const ids = pipeline.groups[target] ?? (byId.has(target) ? [target] : undefined);
+    if (!ids) {
+      unknown.push({
+        severity: 'error',
+        message: `no stage or stage group named '${target}'; known: ${Object.keys(pipeline.groups).join(', ')}`,
+      });
+      continue;
+    }
+    for (const id of ids) visit(id);
+  }
+  if (unknown.length > 0) throw new UserError(unknown);
+  return selected;
+}
+
+/** `--force train` / `--assume-fresh train`: group names expand to their stage ids. */
+export function expandNames(
+  pipeline: Pipeline,
+  names: readonly string[],
+  flag: string,
+): Set<string> {
+  const out = new Set<string>();
+  for (const name of names) {
+    const ids = pipeline.groups[name] ?? (pipeline.stages.some((s) => s.id === name) ? [name] : []);
+    if (ids.length === 0)
+      throw new UserError([
+        { severity: 'error', message: `${flag} '${name}': no stage or stage group by that name` },
+      ]);
+    for (const id of ids) out.add(id);
+  }
+  return out;
+}
