@@ -275,16 +275,25 @@ function groupCounts(stages: StageView[]): string {
   return [...counts].map(([name, n]) => (n === 1 ? name : `${name} ×${n}`)).join(', ');
 }
 
-/** The live part of the view (failures are printed once, above it, by the caller). */
+/** An `info` message, printed once above the live part. */
+export function infoLine(message: string, opts: FrameOptions): string {
+  return painter(opts.color)('dim', `ℹ ${truncate(message, Math.max(opts.width, minWidth) - 2)}`);
+}
+
+/** The live part of the view (notes are printed once, above it, by the caller). */
 export function liveLines(state: RunState, opts: FrameOptions): string[] {
   const summary = summaryLine(state, opts);
+  const header = headerLines(state, opts);
+  const verdict = verdictLines(state, opts);
+  const fixed = header.length + (summary ? 1 : 0) + verdict.length;
+  // Ink clears the whole screen to redraw a frame taller than the terminal: keep below it,
+  // with one row for the "… and N more" line and one for the cursor.
+  const fromHeight = opts.height === undefined ? undefined : Math.max(1, opts.height - fixed - 2);
+  const maxRows = Math.min(opts.maxRows ?? 12, fromHeight ?? Number.POSITIVE_INFINITY);
   return [
-    ...headerLines(state, opts),
-    ...runningRows(state, opts),
+    ...header,
+    ...runningRows(state, { ...opts, maxRows }),
     ...(summary ? [summary] : []),
-    ...state.infos.map((info) =>
-      painter(opts.color)('dim', truncate(info, Math.max(opts.width, minWidth))),
-    ),
-    ...verdictLines(state, opts),
+    ...verdict,
   ];
 }

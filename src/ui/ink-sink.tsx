@@ -51,13 +51,29 @@ export function createInkSink(opts: InkSinkOptions): EventSink {
     maxFps: Math.max(1, Math.round(1000 / frameMs)),
   });
 
+  let broken = false;
   const draw = () => {
+    if (frameTimer !== undefined) clearTimeout(frameTimer);
     frameTimer = undefined;
-    if (queue.length > 0) {
-      state = reduceEvents(state, queue);
-      queue = [];
+    if (broken) return;
+    try {
+      if (queue.length > 0) {
+        state = reduceEvents(state, queue);
+        queue = [];
+      }
+      instance.rerender(view());
+    } catch (error) {
+      // A drawing bug must not take the run down with it: drop the view, say so once.
+      broken = true;
+      try {
+        instance.unmount();
+      } catch {
+        // Already unusable; the message below is what matters.
+      }
+      opts.out.write(
+        `live view stopped (${error instanceof Error ? error.message : String(error)}); the run goes on, rerun with --no-ui for plain lines\n`,
+      );
     }
-    instance.rerender(view());
   };
   const schedule = () => {
     if (frameTimer === undefined && !closed) frameTimer = setTimeout(draw, frameMs);
@@ -71,18 +87,20 @@ export function createInkSink(opts: InkSinkOptions): EventSink {
 
   return {
     emit(event) {
-      if (closed) return;
+      if (closed || broken) return;
       queue.push(event);
-      schedule();
+      // The last frame of a run is drawn at once, whatever the throttle.
+      if (event.type === 'run-finished') draw();
+      else schedule();
     },
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(ticker);
-      if (frameTimer !== undefined) clearTimeout(frameTimer);
       opts.out.off('resize', schedule);
+      draw();
+      if (broken) return;
       try {
-        draw();
         instance.unmount();
         await instance.waitUntilExit();
       } finally {

@@ -4,6 +4,8 @@
  * single escape byte is written. Progress is thinned so a log stays readable.
  */
 import { type EngineEvent, type EventSink, formatReason } from '../dag/events.js';
+import { verdictLines } from './frame.js';
+import { initialRunState, type RunState, reduceRun } from './state.js';
 import { clock, formatDuration, formatMetric, type Paint, painter } from './text.js';
 
 export interface PlainSinkOptions {
@@ -99,6 +101,8 @@ export function createPlainSink(opts: PlainSinkOptions): EventSink {
   const progressEveryMs = opts.progressEveryMs ?? 5000;
   const tailLines = opts.tailLines ?? 20;
   const lastProgress = new Map<string, number>();
+  // Lifecycle events only (not progress or logs): enough to recap failures and cancellations.
+  let state: RunState = initialRunState;
   const broken = watchForBrokenPipe(opts.out);
   const write = (time: number, text: string) => {
     if (broken.value) return;
@@ -118,14 +122,34 @@ export function createPlainSink(opts: PlainSinkOptions): EventSink {
           if (!final && last !== undefined && event.time - last < progressEveryMs) return;
           lastProgress.set(event.stageId, event.time);
         }
+        if (event.type !== 'stage-progress' && event.type !== 'stage-log') {
+          state = reduceRun(state, event);
+        }
         const text = plainLine(event, paint, { tailLines });
         if (text !== undefined) write(event.time, text);
+        if (event.type === 'run-finished') {
+          const recap = recapLines(state, paint);
+          if (recap.length > 0) write(event.time, recap.join('\n'));
+        }
       } catch {
         // A logger must never break the run (a closed pipe, say).
       }
     },
     close: () => drain(opts.out, broken),
   };
+}
+
+/** After the verdict: each failure with its log, or what an interrupt cancelled. */
+function recapLines(state: RunState, paint: Paint): string[] {
+  const failed = state.failures.flatMap((id) => {
+    const stage = state.stages.get(id);
+    return stage?.failure ? [paint('red', `failed ${id}: log ${stage.failure.logPath}`)] : [];
+  });
+  // verdictLines' first line repeats the verdict already written; the rest lists what stopped.
+  const stopped = verdictLines(state, { width: Number.MAX_SAFE_INTEGER, color: false, now: 0 })
+    .slice(1)
+    .map((line) => line.trim());
+  return [...failed, ...(state.result?.status === 'interrupted' ? stopped : [])];
 }
 
 /**

@@ -57,13 +57,18 @@ export interface RunState {
   stages: ReadonlyMap<string, StageView>;
   /** Durations of stages that ran to completion, by kind: what the ETA learns from. */
   durationsByKind: Readonly<Record<string, readonly number[]>>;
-  /** Ids of failed stages in the order they failed (a failure is printed once, in order). */
+  /** Ids of failed stages in the order they failed. */
   failures: readonly string[];
-  /** Latest `info` messages, newest last. */
-  infos: readonly string[];
+  /**
+   * What is printed once and then scrolls away with the terminal, in the order it happened:
+   * failures (with their log tails) and `info` messages. Append-only within a run.
+   */
+  notes: readonly Note[];
 }
 
-const keptInfos = 3;
+export type Note =
+  | { type: 'failure'; stageId: string }
+  | { type: 'info'; time: number; message: string };
 
 export const initialRunState: RunState = {
   phase: 'idle',
@@ -78,7 +83,7 @@ export const initialRunState: RunState = {
   stages: new Map(),
   durationsByKind: {},
   failures: [],
-  infos: [],
+  notes: [],
 };
 
 /** Folds one event. */
@@ -189,7 +194,10 @@ export function reduceEvents(state: RunState, events: readonly EngineEvent[]): R
             logTail: event.logTail,
           },
         });
-        if (!cancelled) next.failures = [...next.failures, event.stageId];
+        if (!cancelled) {
+          next.failures = [...next.failures, event.stageId];
+          next.notes = [...next.notes, { type: 'failure', stageId: event.stageId }];
+        }
         break;
       }
       case 'stage-skipped':
@@ -212,7 +220,7 @@ export function reduceEvents(state: RunState, events: readonly EngineEvent[]): R
         }
         break;
       case 'info':
-        next.infos = [...next.infos, event.message].slice(-keptInfos);
+        next.notes = [...next.notes, { type: 'info', time: event.time, message: event.message }];
         break;
     }
   }

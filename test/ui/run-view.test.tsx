@@ -13,10 +13,16 @@ import {
   t0,
 } from './recorded.js';
 
-function frame(events: EngineEvent[], width = 100): string {
+function frame(events: EngineEvent[], width = 100, height?: number): string {
   const state = reduceEvents(initialRunState, events);
   const { lastFrame, unmount } = render(
-    <RunView state={state} width={width} color={false} now={state.lastTime} />,
+    <RunView
+      state={state}
+      width={width}
+      color={false}
+      now={state.lastTime}
+      {...(height === undefined ? {} : { height })}
+    />,
   );
   const text = lastFrame() ?? '';
   unmount();
@@ -110,5 +116,28 @@ describe('RunView on recorded runs', () => {
     const text = frame(midRun(), 40);
     for (const line of text.split('\n')) expect(Array.from(line).length).toBeLessThanOrEqual(40);
     expect(lineWith(text, 'train[a,1]')).toContain('epoch 34/35');
+  });
+
+  it('prints info messages once above the live part', () => {
+    const text = frame([
+      ...midRun(),
+      { type: 'info', time: t0 + 62_000, message: 'train[a,1]: resumed from epoch 30' },
+    ]);
+    expect(text.split('\n')[0]).toBe('ℹ train[a,1]: resumed from epoch 30');
+  });
+
+  it('keeps the live part shorter than the terminal, counting the rows left out', () => {
+    const many: EngineEvent[] = Array.from({ length: 30 }, (_, i) => ({
+      type: 'stage-started',
+      time: t0 + 62_000,
+      stageId: `cmd[${i}]`,
+      kind: 'command',
+      key: `c${i}`,
+    }));
+    const text = frame([...midRun(), ...many], 100, 12);
+    const lines = text.split('\n');
+    expect(lines.length).toBeLessThan(12);
+    expect(lines.filter((l) => l.startsWith('▶'))).toHaveLength(7);
+    expect(text).toContain('  … and 25 more running');
   });
 });

@@ -150,3 +150,32 @@ describe('ink mode', () => {
     for (const line of visible.split('\n')) expect(Array.from(line).length).toBeLessThanOrEqual(50);
   });
 });
+
+describe('plain mode recap', () => {
+  it('lists each failure with its log after the verdict', async () => {
+    const events: EngineEvent[] = [
+      ...failedRun(),
+      {
+        type: 'run-finished',
+        time: t0 + 80_000,
+        runId: 'run-1',
+        status: 'failed',
+        durationMs: 80_000,
+        counts: { total: 6, cached: 1, ran: 2, failed: 1, skipped: 1 },
+      },
+    ];
+    const lines = (await play('plain', events, false)).trimEnd().split('\n');
+    expect(lines.slice(-2)).toEqual([
+      '03:05:25 FAILED in 1m20s: 6 stages, 2 ran, 1 cached, 1 failed, 1 skipped',
+      '03:05:25 failed train[b,0]: log /ws/cache/logs/train[b,0].log',
+    ]);
+  });
+
+  it('lists what an interrupt cancelled and what never started', async () => {
+    const lines = (await play('plain', interruptedRunFinished(), false)).trimEnd().split('\n');
+    expect(lines.slice(-2)).toEqual([
+      '03:05:09 cancelled (2): train[a,1], train[b,0]',
+      '         not started (2): train, attack',
+    ]);
+  });
+});
