@@ -76,24 +76,27 @@ class Expander {
     if (!kind || !this.fieldsFitKind(name, stage)) return;
     const bindings = this.matrix(name, stage);
     if (!bindings) return;
+    const ids = bindings.map((binding) => stageId(name, Object.values(binding)));
+    if (!this.distinct(name, ids)) return;
     const location = this.at(['stages', name], 'key');
-    const ids = new Set<string>();
     const seenIssues = new Set<string>();
-    for (const binding of bindings) {
-      const id = stageId(name, Object.values(binding));
-      if (ids.has(id)) {
-        this.errors.push(
-          error(
-            `stages.${name}.foreach: duplicate stage id '${id}'; expected distinct foreach values`,
-            this.at(['stages', name, 'foreach']),
-          ),
-        );
-        return;
-      }
-      ids.add(id);
-      const draft = this.concrete(name, id, stage, binding, location);
+    bindings.forEach((binding, i) => {
+      const draft = this.concrete(name, ids[i] as string, stage, binding, location);
       if (draft) this.checkParams(draft, kind, seenIssues);
-    }
+    });
+  }
+
+  private distinct(name: string, ids: string[]): boolean {
+    const seen = new Set<string>();
+    const duplicate = ids.find((id) => seen.size === seen.add(id).size);
+    if (duplicate === undefined) return true;
+    this.errors.push(
+      error(
+        `stages.${name}.foreach: duplicate stage id '${duplicate}'; expected distinct foreach values`,
+        this.at(['stages', name, 'foreach']),
+      ),
+    );
+    return false;
   }
 
   private kindOf(name: string, stage: StageDocument): StageKind | undefined {

@@ -4,6 +4,7 @@
  * file and never interprets the document (that is schema.ts and later phases).
  */
 import {
+  type Document,
   isMap,
   isScalar,
   isSeq,
@@ -11,6 +12,7 @@ import {
   type Node,
   parseDocument,
   Scalar,
+  visit,
   type YAMLError,
 } from 'yaml';
 import type { Diagnostic, Result, SourceLocation } from './diagnostics.js';
@@ -117,6 +119,27 @@ function yamlDiagnostic(error: YAMLError, file: string, lines: LineCounter): Dia
   };
 }
 
+/** toJS throws on aliases it cannot resolve; point at the first such alias. */
+function aliasDiagnostic(
+  doc: Document,
+  error: Error,
+  file: string,
+  lines: LineCounter,
+): Diagnostic {
+  let offset = 0;
+  let message = `invalid YAML: ${error.message}`;
+  visit(doc, {
+    Alias(_, alias) {
+      if (alias.resolve(doc) !== undefined) return undefined;
+      offset = alias.range?.[0] ?? 0;
+      message = `invalid YAML: unknown alias *${alias.source}; expected an anchor &${alias.source} before it`;
+      return visit.BREAK;
+    },
+  });
+  const pos = lines.linePos(offset);
+  return { severity: 'error', message, location: { file, line: pos.line, column: pos.col } };
+}
+
 /**
  * Parses one YAML document. Only the first YAML error is reported: the ones after it are
  * almost always consequences of it.
@@ -127,8 +150,10 @@ export function parseYaml(text: string, file: string): Result<LoadedYaml> {
   const first = doc.errors[0];
   if (first) return fail([yamlDiagnostic(first, file, lines)]);
   const root = (doc.contents as Node | null) ?? null;
-  return ok({
-    value: doc.toJS({ maxAliasCount: 10_000 }),
-    source: makeSource(text, file, root, lines),
-  });
+  const source = makeSource(text, file, root, lines);
+  try {
+    return ok({ value: doc.toJS({ maxAliasCount: 10_000 }), source });
+  } catch (e) {
+    return fail([aliasDiagnostic(doc, e as Error, file, lines)]);
+  }
 }

@@ -104,7 +104,10 @@ function applySet(tree: JsonObject, set: string, line: number): Result<JsonObjec
         cliError('--set', line, column, `empty name in '${set.slice(0, eq)}'; expected PATH=VALUE`),
       ]);
     if (!keys.includes(segment)) {
-      const expected = keys.length ? `expected one of ${keys.join(', ')}` : `${where} has no keys`;
+      const expected =
+        isObject(parent) || Array.isArray(parent)
+          ? `expected one of ${keys.join(', ')} (--set only changes existing params)`
+          : `${where} is ${JSON.stringify(parent)}, not a mapping`;
       return fail([
         cliError(
           '--set',
@@ -173,7 +176,7 @@ function member(value: Json, key: string | number, walked: string, expr: string)
   const what =
     isObject(value) || Array.isArray(value)
       ? `expected one of ${keys.join(', ')}`
-      : `it is ${JSON.stringify(value)}`;
+      : `${walked} is ${JSON.stringify(value)}, not a mapping`;
   return {
     ok: false,
     message: `no key '${key}' in ${walked} (in \${${expr}}); ${what}`,

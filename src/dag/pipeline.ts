@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import type { Diagnostic, Result } from './diagnostics.js';
-import { fail, ok } from './diagnostics.js';
+import { fail, formatDiagnostic, ok } from './diagnostics.js';
 import { expandStages } from './expand.js';
 import { buildGraph } from './graph.js';
 import { parseYaml, type YamlSource } from './load.js';
@@ -17,8 +17,13 @@ import { type PipelineDocument, pipelineSchema } from './schema.js';
 import type { StageRegistry } from './stage-kind.js';
 import { dottedPath, validateAgainst } from './validate.js';
 
-/** Errors in source order, so the first one printed is the first one in the file. */
-function inSourceOrder(diagnostics: Diagnostic[]): Diagnostic[] {
+/**
+ * Errors in source order, so the first one printed is the first one in the file; an error
+ * found again through another foreach expansion is reported once.
+ */
+function inSourceOrder(found: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  const diagnostics = found.filter((d) => seen.size < seen.add(formatDiagnostic(d)).size);
   const rank = (d: Diagnostic): [string, number, number] => [
     d.location?.file ?? '',
     d.location?.line ?? 0,

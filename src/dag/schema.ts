@@ -29,7 +29,7 @@ const foreachSpec: JsonObject = {
   // biome-ignore lint/suspicious/noTemplateCurlyInString: the user-facing ${...} syntax
   description: 'a list, { range: N }, { keys: OBJECT } or a whole-value ${...}',
   anyOf: [
-    { type: 'array', items: { type: ['string', 'number', 'boolean'] } },
+    { type: 'array' },
     {
       type: 'object',
       properties: { range: { type: ['integer', 'string'] } },

@@ -96,7 +96,7 @@ function issueOf(error: ErrorObject, label: Label): Issue | undefined {
     case 'required':
       return {
         path,
-        atKey: false,
+        atKey: true,
         message: `${at}: missing required key '${params.missingProperty}'`,
       };
     case 'type':
@@ -138,7 +138,11 @@ function issueOf(error: ErrorObject, label: Label): Issue | undefined {
     case 'minProperties':
       return { path, atKey: false, message: `${at}: must not be empty` };
     default:
-      return { path, atKey: false, message: `${at}: ${error.message ?? 'invalid'}` };
+      return {
+        path,
+        atKey: false,
+        message: `${at}: ${error.message ?? 'invalid'}; got ${describeValue(error.data)}`,
+      };
   }
 }
 
