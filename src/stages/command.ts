@@ -20,7 +20,10 @@ interface CommandParams {
 export const inputEnvName = (name: string): string =>
   `IN_${name.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`;
 
-/** The environment the command sees on top of the runner's own. */
+/**
+ * The environment the command sees on top of the runner's own. A `many` input is its paths
+ * one per line, so `for f in $IN_RUNS` word-splits it (stage ids hold no whitespace).
+ */
 export function commandEnv(opts: {
   outDir: string;
   workspace: string;
@@ -30,7 +33,7 @@ export function commandEnv(opts: {
 }): Record<string, string> {
   const env: Record<string, string> = { OUT: opts.outDir, WORKSPACE: opts.workspace };
   for (const [name, value] of Object.entries(opts.inputs))
-    env[inputEnvName(name)] = Array.isArray(value) ? value.join(path.delimiter) : value;
+    env[inputEnvName(name)] = Array.isArray(value) ? value.join('\n') : value;
   opts.deps.forEach((dep, i) => {
     env[`DEP_${i}`] = dep;
   });
