@@ -40,7 +40,7 @@ export interface Optimizer {
   apply(vars: readonly tf.Variable[], grads: readonly tf.Tensor[], names: readonly string[]): void;
   /** Copies of the state (dispose the tensors when done). */
   getState(): OptimizerState;
-  /** Replaces the state with copies of `state`'s tensors (slot names must match). */
+  /** Replaces the state with `state` (the caller still owns and disposes its tensors). */
   setState(state: OptimizerState): void;
   dispose(): void;
 }
@@ -138,22 +138,23 @@ export function createOptimizer(config: OptimizerConfig): Optimizer {
       return { step, slots: out };
     },
     setState(state) {
-      const next = new Map<string, Map<string, tf.Variable>>();
-      for (const { name, tensor } of state.slots) {
+      const parsed = state.slots.map(({ name, tensor }) => {
         const cut = name.lastIndexOf('/');
-        const [varName, slot] = [name.slice(0, cut), name.slice(cut + 1)];
+        const slot = name.slice(cut + 1);
         if (!slotNames.includes(slot)) {
           throw new Error(`optimizer state has slot '${slot}'; ${cfg.name} uses ${slotNames}`);
         }
-        let s = next.get(varName);
+        return { varName: name.slice(0, cut), slot, tensor };
+      });
+      this.dispose();
+      for (const { varName, slot, tensor } of parsed) {
+        let s = slots.get(varName);
         if (s === undefined) {
           s = new Map();
-          next.set(varName, s);
+          slots.set(varName, s);
         }
-        s.set(slot, tf.variable(tensor.clone(), false));
+        s.set(slot, tf.variable(tensor, false));
       }
-      this.dispose();
-      slots = next;
       step = state.step;
     },
     dispose() {
