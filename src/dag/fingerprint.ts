@@ -203,9 +203,29 @@ class Tokenizer {
   }
 }
 
-/** The token texts of a JS/TS source: what is left when comments and layout are dropped. */
+/** 'x' and "x" are the same string: quote style is layout. */
+function normalString(text: string): string {
+  const inner = text
+    .slice(1, -1)
+    .replace(/\\(.)/gs, (pair, c: string) => (c === '"' || c === "'" ? c : pair));
+  return `"${inner}"`;
+}
+
+/** A comma right before a closing bracket is a formatter's choice, unless it ends an elision. */
+const isTrailingComma = (tokens: Token[], i: number): boolean =>
+  tokens[i]?.text === ',' &&
+  [')', ']', '}'].includes(tokens[i + 1]?.text ?? '') &&
+  tokens[i - 1]?.text !== ',';
+
+/**
+ * The token texts of a JS/TS source: what is left when comments, layout, quote style and
+ * trailing commas are dropped.
+ */
 export function tokenize(source: string): string[] {
-  return new Tokenizer(source).run().map((t) => t.text);
+  const tokens = new Tokenizer(source).run();
+  return tokens
+    .filter((_, i) => !isTrailingComma(tokens, i))
+    .map((t) => (t.kind === 'string' ? normalString(t.text) : t.text));
 }
 
 const unquote = (text: string): string => text.slice(1, -1);
@@ -213,7 +233,7 @@ const unquote = (text: string): string => text.slice(1, -1);
 /** Relative specifiers of static imports, re-exports, side-effect and literal dynamic imports. */
 export function relativeImports(tokens: readonly string[]): string[] {
   const specs: string[] = [];
-  const isString = (t: string | undefined): t is string => t !== undefined && /^["']/.test(t);
+  const isString = (t: string | undefined): t is string => t?.startsWith('"') ?? false;
   tokens.forEach((t, i) => {
     const next = tokens[i + 1];
     const afterParen = tokens[i + 2];

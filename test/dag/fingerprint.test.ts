@@ -1,0 +1,98 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, test } from 'vitest';
+import { codeFingerprint, relativeImports, tokenize } from '../../src/dag/fingerprint.js';
+
+const root = mkdtempSync(join(tmpdir(), 'advrob-fp-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let counter = 0;
+/** Writes a kind module and its helper into a fresh directory; returns the kind's URL. */
+function kindWith(kindSource: string, helperSource: string): string {
+  const dir = join(root, `v${counter++}`);
+  mkdirSync(join(dir, 'lib'), { recursive: true });
+  writeFileSync(join(dir, 'kind.js'), kindSource);
+  writeFileSync(join(dir, 'lib', 'helper.js'), helperSource);
+  return pathToFileURL(join(dir, 'kind.js')).href;
+}
+
+const kind = `import { scale } from './lib/helper.js';
+import { readFileSync } from 'node:fs';
+export const kind = { run: (x) => scale(x, 2) };
+`;
+const helper = `export function scale(x, k) {
+  const re = /a\\/b+/g;
+  return \`\${x * k}/\${'}'}\` + String(re);
+}
+`;
+
+describe('codeFingerprint', () => {
+  test('ignores comments, whitespace and line breaks, in the module and its imports', () => {
+    const reformatted = kindWith(
+      `// the kind\nimport {scale} from "./lib/helper.js"\n;import { readFileSync } from 'node:fs';\n\n/* docs */ export const kind = {\n  run: (x) =>\n    scale( x , 2 ), // twice\n};`,
+      `/** scales */\nexport function scale(x, k) {\n  // a regex, not a division\n  const re = /a\\/b+/g;\n  return \`\${x * k}/\${'}'}\`\n    + String(re);\n}\n`,
+    );
+    expect(codeFingerprint(reformatted)).toBe(codeFingerprint(kindWith(kind, helper)));
+  });
+
+  test('changes when the kind or an imported module changes', () => {
+    const original = codeFingerprint(kindWith(kind, helper));
+    expect(codeFingerprint(kindWith(kind.replace('2)', '3)'), helper))).not.toBe(original);
+    expect(codeFingerprint(kindWith(kind, helper.replace('x * k', 'x + k')))).not.toBe(original);
+    expect(codeFingerprint(kindWith(kind, helper.replace("'}'", "'} '")))).not.toBe(original);
+  });
+
+  test('does not depend on where the checkout lives', () => {
+    expect(codeFingerprint(kindWith(kind, helper))).toBe(codeFingerprint(kindWith(kind, helper)));
+  });
+
+  test('reports an import that does not exist', () => {
+    const url = kindWith(`import { x } from './missing.js';`, '');
+    expect(() => codeFingerprint(url)).toThrow(/imports '.\/missing.js', which does not exist/);
+  });
+});
+
+describe('tokenize', () => {
+  test('keeps strings, templates and regexes whole and drops comments', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: JS source under test
+    expect(tokenize("a = b / c / d; r = /[/]x/gi; s = `t${ {k: '}'}.k }u` // end")).toEqual([
+      'a',
+      '=',
+      'b',
+      '/',
+      'c',
+      '/',
+      'd',
+      ';',
+      'r',
+      '=',
+      '/[/]x/gi',
+      ';',
+      's',
+      '=',
+      '`t${',
+      '{',
+      'k',
+      ':',
+      '"}"',
+      '}',
+      '.',
+      'k',
+      '}u`',
+    ]);
+  });
+
+  test('treats quote style and trailing commas as layout, but not elisions', () => {
+    expect(tokenize(`f('a\\'b', [1, 2,], {x,})`)).toEqual(tokenize(`f("a'b", [1, 2], {x})`));
+    expect(tokenize('[1,,]')).not.toEqual(tokenize('[1,]'));
+  });
+
+  test('finds relative static, re-export, side-effect and literal dynamic imports only', () => {
+    const tokens = tokenize(
+      `import a from './a.js'; export * from "../b.js"; import './c.js'; await import('./d.js'); import x from 'pkg'; Array.from('./no.js');`,
+    );
+    expect(relativeImports(tokens)).toEqual(['./a.js', '../b.js', './c.js', './d.js']);
+  });
+});
