@@ -10,7 +10,8 @@ import { type DistanceTable, escapeHtml, tablesHtml } from './tables.js';
 import type { ExperimentAggregate, Source } from './types.js';
 
 export interface RenderedFigure {
-  def: FigureDef;
+  /** The figure's description; its vega-lite spec is not needed once drawn. */
+  def: Omit<FigureDef, 'spec'>;
   svg: string;
   /** Paths of the SVG/PNG files beside the report's inputs, shown as text (never linked). */
   files: string[];

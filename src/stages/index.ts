@@ -5,9 +5,29 @@
  * or every cached `run`/`status` pays for them.
  */
 import type { StageKind, StageRegistry } from '../dag/stage-kind.js';
+import { aggregate } from './aggregate.js';
+import { attack } from './attack.js';
 import { command } from './command.js';
+import { evaluate } from './evaluate.js';
+import { fetchStage } from './fetch.js';
+import { plot } from './plot.js';
+import { report } from './report.js';
+import { select } from './select.js';
+import { split } from './split.js';
+import { train } from './train.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: kinds differ in their params type
-export const kinds: StageKind<any>[] = [command];
+export const kinds: StageKind<any>[] = [
+  command,
+  fetchStage,
+  split,
+  train,
+  select,
+  attack,
+  evaluate,
+  aggregate,
+  plot,
+  report,
+];
 
 export const registry: StageRegistry = new Map(kinds.map((k) => [k.kind, k as StageKind]));

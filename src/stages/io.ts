@@ -5,17 +5,23 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { StageContext } from '../dag/stage-kind.js';
 
 /** The path of a single-valued input. */
-export function inputPath(ctx: StageContext, name: string): string {
+/** The part of a StageContext the input helpers read. */
+interface WithInputs {
+  stageId: string;
+  inputs: Record<string, string | string[]>;
+}
+
+export function inputPath(ctx: WithInputs, name: string): string {
   const value = ctx.inputs[name];
-  if (typeof value !== 'string') throw new Error(`${ctx.stageId}: input '${name}' must name one artifact`);
+  if (typeof value !== 'string')
+    throw new Error(`${ctx.stageId}: input '${name}' must name one artifact`);
   return value;
 }
 
 /** The paths of a `many` input (a pattern such as `train[*]`), in stage-id order. */
-export function inputPaths(ctx: StageContext, name: string): string[] {
+export function inputPaths(ctx: WithInputs, name: string): string[] {
   const value = ctx.inputs[name];
   if (value === undefined) return [];
   return Array.isArray(value) ? value : [value];
@@ -27,7 +33,10 @@ export function readJson<T>(path: string): T {
 
 /** Pretty JSON with a final newline; non-finite numbers become null, as JSON requires. */
 export function writeJson(path: string, value: unknown): void {
-  writeFileSync(path, `${JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+  writeFileSync(
+    path,
+    `${JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`,
+  );
 }
 
 export function sha256File(path: string): string {

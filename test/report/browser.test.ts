@@ -16,6 +16,13 @@ import { distanceTables } from '../../src/report/tables.js';
 import { experiment } from './fixture.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+
+/** What the check reads of an <img> in the page (the project compiles without DOM types). */
+interface ImageLike {
+  complete: boolean;
+  naturalWidth: number;
+  getBoundingClientRect(): { width: number; height: number };
+}
 const OUTPUT = fileURLToPath(new URL('../../test-output/report/', import.meta.url));
 
 describe.skipIf(!existsSync(CHROMIUM))('report.html in chromium', () => {
@@ -66,7 +73,7 @@ describe.skipIf(!existsSync(CHROMIUM))('report.html in chromium', () => {
       await tab.goto(pathToFileURL(page).href, { waitUntil: 'load' });
       const images = await tab.$$eval('figure img', (imgs) =>
         imgs.map((img) => {
-          const i = img as HTMLImageElement;
+          const i = img as unknown as ImageLike;
           const box = i.getBoundingClientRect();
           return {
             complete: i.complete,
