@@ -16,7 +16,6 @@ import {
   openPipeline,
   type PipelineOptions,
   registry,
-  registryModule,
   resolveWorkspace,
 } from './workspace.js';
 
@@ -80,7 +79,6 @@ export async function verifyCommand(
         workspace: root,
         pipeline,
         registry,
-        registryModule,
         targets,
         executor: new LocalExecutor(),
         jobs: flags.jobs,

@@ -17,7 +17,6 @@ import {
   openPipeline,
   type PipelineOptions,
   registry,
-  registryModule,
   resolveWorkspace,
   toolVersion,
 } from './workspace.js';
@@ -72,7 +71,6 @@ export async function runCommand(
       workspace: root,
       pipeline,
       registry,
-      registryModule,
       targets,
       force: flags.force,
       assumeFresh: flags.assumeFresh,

@@ -13,9 +13,6 @@ import { registry } from '../stages/index.js';
 
 export { registry };
 
-/** Imported by every stage process to find the kind it runs. */
-export const registryModule = new URL('../stages/index.js', import.meta.url).href;
-
 export interface GlobalOptions {
   workspace: string;
   file: string;

@@ -27,7 +27,6 @@ export async function recomputeStages(opts: {
   workspace: string;
   pipeline: Pipeline;
   registry: StageRegistry;
-  registryModule: string;
   targets: string[];
   executor: Executor;
   jobs: number;
@@ -68,7 +67,7 @@ export async function recomputeStages(opts: {
         try {
           const outcome = await opts.executor.execute(
             {
-              registry: opts.registryModule,
+              module: planner.kindOf(stage).module,
               kind: stage.kind,
               stageId: stage.id,
               params: stage.params,

@@ -26,8 +26,6 @@ export interface RunOptions {
   workspace: string;
   pipeline: Pipeline;
   registry: StageRegistry;
-  /** URL of the module exporting `registry`, imported by each stage process. */
-  registryModule: string;
   targets: string[];
   force: string[];
   assumeFresh: string[];
@@ -185,7 +183,7 @@ export async function runPipeline(
     }
     const outcome = await opts.executor.execute(
       {
-        registry: opts.registryModule,
+        module: planner.kindOf(stage).module,
         kind: stage.kind,
         stageId: stage.id,
         params: stage.params,

@@ -1,17 +1,18 @@
 /**
- * Entry point of the child process that runs one stage: it imports the registry module it
- * is told about, builds a StageContext and runs the kind, reporting progress, log lines and
+ * Entry point of the child process that runs one stage: it imports the module that defines
+ * the kind (only that one, not the whole registry, so a shell command never loads tfjs),
+ * builds a StageContext and runs the kind, reporting progress, log lines and
  * the result to the parent over IPC. It never touches the store: the parent alone decides
  * what becomes an object or a record. If the parent dies it aborts and exits.
  */
 import type { JsonObject } from './pipeline-types.js';
-import type { StageContext, StageKind, StageProgress, StageRegistry } from './stage-kind.js';
+import type { StageContext, StageKind, StageProgress } from './stage-kind.js';
 
 /** What the executor sends to start the stage. */
 export interface RunnerRequest {
   type: 'run';
-  /** URL of a module exporting `registry: StageRegistry`. */
-  registry: string;
+  /** URL of the module that defines the kind (`StageKind.module`). */
+  module: string;
   kind: string;
   stageId: string;
   params: JsonObject;
@@ -36,9 +37,15 @@ const send = (message: RunnerMessage): Promise<void> =>
   });
 
 async function runStage(request: RunnerRequest, signal: AbortSignal): Promise<void> {
-  const mod = (await import(request.registry)) as { registry?: StageRegistry };
-  const kind = mod.registry?.get(request.kind) as StageKind | undefined;
-  if (!kind) throw new Error(`stage kind '${request.kind}' is not in ${request.registry}`);
+  const exports = Object.values((await import(request.module)) as Record<string, unknown>);
+  const kind = exports.find(
+    (v): v is StageKind =>
+      typeof v === 'object' &&
+      v !== null &&
+      (v as StageKind).kind === request.kind &&
+      typeof (v as StageKind).run === 'function',
+  );
+  if (!kind) throw new Error(`stage kind '${request.kind}' is not exported by ${request.module}`);
   const ctx: StageContext = {
     stageId: request.stageId,
     params: request.params,

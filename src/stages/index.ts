@@ -1,8 +1,9 @@
 /**
  * The registry of stage kinds the CLI offers. Each kind module is imported here and listed
- * once in `kinds`. Stage runner processes import this module too, so a kind module must stay
- * light at top level: load heavy libraries (tfjs, vega) inside `run` with `await import()`,
- * or every cached `run`/`status` pays for them.
+ * once in `kinds`. The CLI imports every module listed here on every command (it needs the
+ * params schemas), so a kind module must stay light at top level: load heavy libraries
+ * (tfjs, vega) inside `run` with `await import()`, or every cached `run`/`status` pays for
+ * them. A stage process imports only its own kind's module.
  */
 import type { StageKind, StageRegistry } from '../dag/stage-kind.js';
 import { aggregate } from './aggregate.js';
