@@ -3,15 +3,11 @@
  * autodiff on LeNet, against central finite differences of an independent float64 LeNet
  * forward pass written here with plain loops (which is first checked against tfjs's forward).
  */
-import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/ml/backend.js';
 import { classifierFromModel } from '../../src/ml/classifier.js';
 import { buildLeNet, type LeNetActivation } from '../../src/ml/lenet.js';
-
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
 
 type Weights = Record<string, Float64Array>;
 type Shapes = Record<string, number[]>;
@@ -142,8 +138,17 @@ function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rtol: numb
 
 const H = 1e-6;
 
-for (const activation of ['tanh', 'relu'] as const) {
-  describe(`LeNet gradients (${activation}, 16x16x2)`, () => {
+for (const [backend, activation] of [
+  ['cpu', 'tanh'],
+  ['cpu', 'relu'],
+  ['wasm', 'tanh'],
+  ['wasm', 'relu'],
+] as const) {
+  describe(`LeNet gradients on ${backend} (${activation}, 16x16x2)`, () => {
+    beforeAll(async () => {
+      await initBackend(backend);
+    });
+
     const shape: [number, number, number] = [16, 16, 2];
     const label = 3;
 

@@ -1,9 +1,9 @@
-import '@tensorflow/tfjs-backend-cpu';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/ml/backend.js';
 import type { ImageDataset } from '../../src/ml/data/dataset.js';
 import { buildLeNet } from '../../src/ml/lenet.js';
 import { Rng } from '../../src/ml/rng.js';
@@ -19,10 +19,6 @@ const root = mkdtempSync(join(tmpdir(), 'train-'));
 let dirs = 0;
 const freshDir = () => join(root, `run${dirs++}`);
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
 
 /**
  * Two classes a small CNN separates easily: class 1 has a bright 6x6 square in the top-left
@@ -66,7 +62,11 @@ function options(outDir: string, extra: Partial<TrainOptions> = {}): TrainOption
 const bytes = (dir: string, epoch: number) =>
   readFileSync(join(snapshotDir(dir, epoch), 'weights.bin'));
 
-describe('trainModel', () => {
+describe.each(['cpu', 'wasm'] as const)('trainModel on %s', (backend) => {
+  beforeAll(async () => {
+    await initBackend(backend);
+  });
+
   it('learns an easy task and writes snapshots and history per epoch', async () => {
     const out = freshDir();
     const o = options(out, { epochs: 6 });
