@@ -53,7 +53,8 @@ export function tinyConvNet(
 ): Classifier & { dispose(): void } {
   const [h, w, c] = inputShape;
   const rng = Rng.fromSeed(seed);
-  const rand = (n: number, s: number) => Float32Array.from({ length: n }, () => s * (2 * rng.next() - 1));
+  const rand = (n: number, s: number) =>
+    Float32Array.from({ length: n }, () => s * (2 * rng.next() - 1));
   const kernel = tf.tensor4d(rand(9 * c * 2, 0.8), [3, 3, c, 2]);
   const dense = tf.tensor2d(rand(h * w * 2 * classes, 0.6), [h * w * 2, classes]);
   const bias = tf.tensor1d(rand(classes, 0.1));
@@ -72,7 +73,8 @@ export function tinyConvNet(
 export function linearLogits(m: LinearModel, x: ArrayLike<number>): Float64Array {
   const z = Float64Array.from(m.b);
   for (let i = 0; i < x.length; i++) {
-    for (let j = 0; j < m.classes; j++) z[j] = (z[j] as number) + (x[i] as number) * (m.w[i * m.classes + j] as number);
+    for (let j = 0; j < m.classes; j++)
+      z[j] = (z[j] as number) + (x[i] as number) * (m.w[i * m.classes + j] as number);
   }
   return z;
 }

@@ -86,7 +86,9 @@ describe('FGSM', () => {
     const g = new Float64Array(D);
     for (let i = 0; i < D; i++) {
       for (let k = 0; k < 3; k++) {
-        g[i] = (g[i] as number) + ((p[k] as number) - (k === y ? 1 : 0)) * (model.w[i * 3 + k] as number);
+        g[i] =
+          (g[i] as number) +
+          ((p[k] as number) - (k === y ? 1 : 0)) * (model.w[i * 3 + k] as number);
       }
     }
     return g;
@@ -101,7 +103,10 @@ describe('FGSM', () => {
     for (let i = 0; i < 5; i++) {
       const g = linearLossGradient(xs[i] as Float32Array, labels[i] as number);
       for (let j = 0; j < D; j++) {
-        const expected = Math.min(1, Math.max(0, ((xs[i] as Float32Array)[j] as number) + 0.3 * Math.sign(g[j] as number)));
+        const expected = Math.min(
+          1,
+          Math.max(0, ((xs[i] as Float32Array)[j] as number) + 0.3 * Math.sign(g[j] as number)),
+        );
         expect((advs[i] as Float32Array)[j]).toBeCloseTo(expected, 5);
       }
     }
@@ -139,7 +144,13 @@ describe('perturbation bounds', () => {
   const net = tinyConvNet(SHAPE, 3, 5);
   afterAll(() => net.dispose());
 
-  const cases: Array<{ name: string; norm: 'inf' | 2; eps: number; run: 'fgsm' | 'pgd'; restarts: number }> = [
+  const cases: Array<{
+    name: string;
+    norm: 'inf' | 2;
+    eps: number;
+    run: 'fgsm' | 'pgd';
+    restarts: number;
+  }> = [
     { name: 'FGSM inf', norm: 'inf', eps: 0.3, run: 'fgsm', restarts: 0 },
     { name: 'FGSM 2', norm: 2, eps: 1.5, run: 'fgsm', restarts: 0 },
     { name: 'FGSM inf random init', norm: 'inf', eps: 0.3, run: 'fgsm', restarts: 3 },
@@ -150,9 +161,17 @@ describe('perturbation bounds', () => {
   for (const c of cases) {
     it(`${c.name}: ||adv - x|| <= eps and adv in [0, 1]`, async () => {
       const x = randomImages(6, SHAPE, 31);
-      const opts = { norm: c.norm, eps: c.eps, epsStep: c.eps / 4, numRandomInit: c.restarts, seed: 3 };
+      const opts = {
+        norm: c.norm,
+        eps: c.eps,
+        epsStep: c.eps / 4,
+        numRandomInit: c.restarts,
+        seed: 3,
+      };
       const adv =
-        c.run === 'fgsm' ? await fgsm(net, x, opts) : await pgd(net, x, { ...opts, maxIter: 6, batchSize: 4 });
+        c.run === 'fgsm'
+          ? await fgsm(net, x, opts)
+          : await pgd(net, x, { ...opts, maxIter: 6, batchSize: 4 });
       const xs = rows(x);
       const advs = rows(adv);
       for (let i = 0; i < 6; i++) {
@@ -172,7 +191,10 @@ describe('PGD', () => {
   const model = linearModel(SHAPE, 2, 41);
   afterAll(() => model.dispose());
   const dirOf = (y: number): Float64Array =>
-    Float64Array.from({ length: D }, (_, i) => (model.w[i * 2 + 1 - y] as number) - (model.w[i * 2 + y] as number));
+    Float64Array.from(
+      { length: D },
+      (_, i) => (model.w[i * 2 + 1 - y] as number) - (model.w[i * 2 + y] as number),
+    );
 
   it('L-inf on a two-class linear model ends at clip(x + eps * sign(w_o - w_y))', async () => {
     const x = randomImages(4, SHAPE, 42);
@@ -233,11 +255,17 @@ describe('Carlini & Wagner L2', () => {
       for (let i = 0; i < 4; i++) {
         const y = labels[i] as number;
         const z = linearLogits(model, xs[i] as Float32Array);
-        const a = Float64Array.from({ length: 9 }, (_, j) => (model.w[j * 2 + y] as number) - (model.w[j * 2 + 1 - y] as number));
+        const a = Float64Array.from(
+          { length: 9 },
+          (_, j) => (model.w[j * 2 + y] as number) - (model.w[j * 2 + 1 - y] as number),
+        );
         const margin = (z[y] as number) - (z[1 - y] as number);
         const minimal = margin / lpNorm(a, 2);
         // The foot of the perpendicular must lie in [0, 1] for the closed form to hold.
-        const foot = Array.from(xs[i] as Float32Array, (v, j) => v - (margin * (a[j] as number)) / lpNorm(a, 2) ** 2);
+        const foot = Array.from(
+          xs[i] as Float32Array,
+          (v, j) => v - (margin * (a[j] as number)) / lpNorm(a, 2) ** 2,
+        );
         expect(Math.min(...foot)).toBeGreaterThan(0);
         expect(Math.max(...foot)).toBeLessThan(1);
         // ART counts a tie of the two outputs as success, so the example lands on the boundary

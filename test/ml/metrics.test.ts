@@ -1,0 +1,317 @@
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accuracy, attackOutcome, flipMask } from '../../src/ml/metrics/asr.js';
+import { cleverUntargeted } from '../../src/ml/metrics/clever.js';
+import {
+  meanStd,
+  perturbationDistances,
+  summarizeDistances,
+} from '../../src/ml/metrics/distances.js';
+import { empiricalRobustness } from '../../src/ml/metrics/empirical-robustness.js';
+import { lossSensitivity } from '../../src/ml/metrics/loss-sensitivity.js';
+import { nelderMead } from '../../src/ml/metrics/nelder-mead.js';
+import { fitWeibullMin, gamma, weibullMinPenalizedNnlf } from '../../src/ml/metrics/weibull.js';
+import { Rng } from '../../src/ml/rng.js';
+import {
+  linearFrom,
+  linearLogits,
+  linearModel,
+  randomImages,
+  softmax,
+  tinyConvNet,
+} from './attacks-fixtures.js';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const SHAPE: [number, number, number] = [4, 4, 3];
+const D = 48;
+
+function rows(x: tf.Tensor4D): Float32Array[] {
+  const v = x.dataSync() as Float32Array;
+  const d = v.length / x.shape[0];
+  return Array.from({ length: x.shape[0] }, (_, i) => v.slice(i * d, (i + 1) * d));
+}
+
+describe('attack success', () => {
+  it('ASR is 1 - accuracy on the adversarial set; a success needs a flip', () => {
+    const labels = [0, 1, 2, 0, 1];
+    const clean = [0, 1, 0, 0, 2]; // examples 2 and 4 are already wrong
+    const adv = [1, 1, 0, 2, 2];
+    expect(accuracy(adv, labels)).toBeCloseTo(1 / 5, 12);
+    expect(Array.from(flipMask(labels, clean, adv))).toEqual([1, 0, 0, 1, 0]);
+    expect(attackOutcome(labels, clean, adv)).toEqual({
+      examples: 5,
+      cleanCorrect: 3,
+      flipped: 2,
+      asr: 0.8,
+      flipRate: 2 / 3,
+    });
+  });
+});
+
+describe('perturbation distances', () => {
+  it('counts changed pixels once across channels, with a tolerance for float noise', () => {
+    const shape: [number, number, number, number] = [2, 2, 3, 3];
+    const orig = new Float32Array(36).map((_, i) => (i % 7) / 7);
+    const adv = orig.slice();
+    const at = (n: number, h: number, w: number, c: number) => ((n * 2 + h) * 3 + w) * 3 + c;
+    adv[at(0, 0, 0, 0)] = (adv[at(0, 0, 0, 0)] as number) + 0.25;
+    adv[at(0, 0, 0, 2)] = (adv[at(0, 0, 0, 2)] as number) - 0.5; // same pixel, two channels
+    adv[at(0, 1, 2, 1)] = (adv[at(0, 1, 2, 1)] as number) + 1e-4;
+    adv[at(1, 0, 1, 0)] = (adv[at(1, 0, 1, 0)] as number) + 0.1;
+    adv[at(1, 1, 1, 1)] = (adv[at(1, 1, 1, 1)] as number) + 0.1;
+    adv[at(1, 1, 1, 2)] = (adv[at(1, 1, 1, 2)] as number) - 0.1;
+    const o = tf.tensor4d(orig, shape);
+    const a = tf.tensor4d(adv, shape);
+
+    // Naive loops for the expected values.
+    const expected = (tol: number) => {
+      const l0: number[] = [];
+      const l2: number[] = [];
+      const linf: number[] = [];
+      for (let n = 0; n < 2; n++) {
+        let pixels = 0;
+        let ss = 0;
+        let mx = 0;
+        for (let h = 0; h < 2; h++) {
+          for (let w = 0; w < 3; w++) {
+            let changed = false;
+            for (let c = 0; c < 3; c++) {
+              const d = Math.abs(
+                (adv[at(n, h, w, c)] as number) - (orig[at(n, h, w, c)] as number),
+              );
+              if (d > tol) changed = true;
+              ss += d * d;
+              mx = Math.max(mx, d);
+            }
+            if (changed) pixels++;
+          }
+        }
+        l0.push(pixels);
+        l2.push(Math.sqrt(ss));
+        linf.push(mx);
+      }
+      return { l0, l2, linf };
+    };
+    for (const tol of [0, 1e-3]) {
+      const got = perturbationDistances(o, a, { l0Tolerance: tol });
+      const want = expected(tol);
+      expect(Array.from(got.l0)).toEqual(want.l0);
+      got.l2.forEach((v, i) => expect(v).toBeCloseTo(want.l2[i] as number, 6));
+      got.linf.forEach((v, i) => expect(v).toBeCloseTo(want.linf[i] as number, 6));
+    }
+    expect(Array.from(perturbationDistances(o, a).l0)).toEqual([2, 2]);
+    expect(Array.from(perturbationDistances(o, a, { l0Tolerance: 1e-3 }).l0)).toEqual([1, 2]);
+    const summary = summarizeDistances(perturbationDistances(o, a, { l0Tolerance: 1e-3 }));
+    expect(summary.l0).toEqual({ mean: 1.5, std: 0.5 });
+    tf.dispose([o, a]);
+  });
+
+  it('mean and population std', () => {
+    const { mean, std } = meanStd([1, 2, 3, 4]);
+    expect(mean).toBe(2.5);
+    expect(std).toBeCloseTo(Math.sqrt(1.25), 12);
+  });
+});
+
+describe('Nelder-Mead and the Weibull fit', () => {
+  it('gamma function', () => {
+    expect(gamma(5)).toBeCloseTo(24, 10);
+    expect(gamma(0.5)).toBeCloseTo(Math.sqrt(Math.PI), 10);
+    expect(gamma(1.5)).toBeCloseTo(Math.sqrt(Math.PI) / 2, 10);
+  });
+
+  it("minimises the Rosenbrock function from scipy's classic start", () => {
+    const rosen = ([x, y]: number[]) =>
+      100 * ((y as number) - (x as number) ** 2) ** 2 + (1 - (x as number)) ** 2;
+    const r = nelderMead(rosen, [-1.2, 1]);
+    expect(r.x[0]).toBeCloseTo(1, 3);
+    expect(r.x[1]).toBeCloseTo(1, 3);
+    expect(r.iterations).toBeLessThanOrEqual(400);
+  });
+
+  it('recovers the parameters of samples drawn from a known weibull_min', () => {
+    const truth = { c: 3, loc: -4, scale: 1.5 };
+    const rng = Rng.fromSeed(2024);
+    // Inverse CDF: F(x) = 1 - exp(-((x - loc) / scale)^c).
+    const data = Float64Array.from(
+      { length: 3000 },
+      () => truth.loc + truth.scale * (-Math.log(1 - rng.next())) ** (1 / truth.c),
+    );
+    const fit = fitWeibullMin(data, 1);
+    expect(Math.abs(fit.c - truth.c) / truth.c).toBeLessThan(0.1);
+    expect(Math.abs(fit.loc - truth.loc)).toBeLessThan(0.1);
+    expect(Math.abs(fit.scale - truth.scale) / truth.scale).toBeLessThan(0.1);
+    // A maximum-likelihood fit is at least as likely as the truth.
+    expect(weibullMinPenalizedNnlf(fit, data)).toBeLessThanOrEqual(
+      weibullMinPenalizedNnlf(truth, data),
+    );
+  });
+
+  it('recovers a reverse Weibull location (as CLEVER uses it) from negated maxima', () => {
+    // Maxima of |uniform(-2, 2)| draws have the upper end point 2; negated, weibull_min's loc is -2.
+    const rng = Rng.fromSeed(7);
+    const data = Float64Array.from({ length: 400 }, () => {
+      let m = 0;
+      for (let k = 0; k < 50; k++) m = Math.max(m, Math.abs(4 * rng.next() - 2));
+      return -m;
+    });
+    const fit = fitWeibullMin(data, 1);
+    expect(fit.loc).toBeLessThanOrEqual(Math.min(...data));
+    expect(fit.loc).toBeCloseTo(-2, 1);
+  });
+});
+
+describe('CLEVER', () => {
+  // For linear logits the margin's gradient is the constant w_p - w_t, so every sampled norm
+  // is its dual norm L_t and the score is min_t min((z_p - z_t) / L_t, radius).
+  const model = linearModel(SHAPE, 3, 81);
+  afterAll(() => model.dispose());
+
+  function closedForm(x: Float32Array, norm: 'inf' | 2, radius: number): number {
+    const z = linearLogits(model, x);
+    let pred = 0;
+    for (let k = 1; k < 3; k++) if ((z[k] as number) > (z[pred] as number)) pred = k;
+    let best = Number.POSITIVE_INFINITY;
+    for (let t = 0; t < 3; t++) {
+      if (t === pred) continue;
+      let dual = 0;
+      for (let i = 0; i < D; i++) {
+        const a = (model.w[i * 3 + pred] as number) - (model.w[i * 3 + t] as number);
+        dual = norm === 'inf' ? dual + Math.abs(a) : dual + a * a;
+      }
+      if (norm === 2) dual = Math.sqrt(dual);
+      best = Math.min(best, ((z[pred] as number) - (z[t] as number)) / dual, radius);
+    }
+    return best;
+  }
+
+  for (const norm of ['inf', 2] as const) {
+    it(`on linear logits equals margin / dual norm of (w_p - w_t) (norm ${norm})`, async () => {
+      const x = randomImages(3, SHAPE, 82, 0.2, 0.8);
+      const xs = rows(x);
+      for (const radius of [5, 1e-3]) {
+        const scores = await cleverUntargeted(model, x, {
+          nbBatches: 20,
+          batchSize: 8,
+          radius,
+          norm,
+          output: 'logits',
+          seed: 1,
+        });
+        for (let i = 0; i < 3; i++) {
+          const want = closedForm(xs[i] as Float32Array, norm, radius);
+          expect(Math.abs((scores[i] as number) - want) / want).toBeLessThan(1e-3);
+        }
+      }
+      x.dispose();
+    });
+  }
+
+  it('on probabilities of a non-linear model: positive, capped by the radius, seeded, no leaks', async () => {
+    const net = tinyConvNet(SHAPE, 3, 83);
+    const x = randomImages(2, SHAPE, 84);
+    const before = tf.memory().numTensors;
+    const opts = { nbBatches: 10, batchSize: 5, radius: 2, norm: 2 as const, seed: 9 };
+    const a = await cleverUntargeted(net, x, opts);
+    const b = await cleverUntargeted(net, x, opts);
+    expect(tf.memory().numTensors).toBe(before);
+    for (const v of a) {
+      expect(v).toBeGreaterThan(0);
+      expect(v).toBeLessThanOrEqual(2);
+    }
+    expect(Array.from(b)).toEqual(Array.from(a));
+    tf.dispose([x]);
+    net.dispose();
+  });
+});
+
+describe('loss sensitivity', () => {
+  it('on a linear model is the mean of ||sum_k (p_k - [k=y]) w_k||_2', async () => {
+    const model = linearModel(SHAPE, 3, 91);
+    const x = randomImages(5, SHAPE, 92);
+    const labels = [0, 1, 2, 2, 1];
+    const before = tf.memory().numTensors;
+    const got = await lossSensitivity(model, x, labels, { batchSize: 2 });
+    expect(tf.memory().numTensors).toBe(before);
+    let sum = 0;
+    for (const [n, xi] of rows(x).entries()) {
+      const p = softmax(linearLogits(model, xi));
+      let ss = 0;
+      for (let i = 0; i < D; i++) {
+        let g = 0;
+        for (let k = 0; k < 3; k++)
+          g += ((p[k] as number) - (k === labels[n] ? 1 : 0)) * (model.w[i * 3 + k] as number);
+        ss += g * g;
+      }
+      sum += Math.sqrt(ss);
+    }
+    expect(got).toBeCloseTo(sum / 5, 5);
+    x.dispose();
+    model.dispose();
+  });
+});
+
+describe('empirical robustness', () => {
+  // Two classes: the cross-entropy gradient is (p_y - 1)(w_y - w_o), so FGSM's L-inf direction
+  // is sign(w_o - w_y) at every eps, and each rung of ART's eps ladder has a closed form.
+  const base = linearModel(SHAPE, 2, 95);
+  base.dispose();
+  // A bias towards class 0 so that some examples need more than the largest eps.
+  const model = linearFrom(SHAPE, 2, base.w, Float64Array.from([6.5, -6.5]));
+  afterAll(() => model.dispose());
+
+  function expected(
+    xs: Float32Array[],
+    eps: number,
+    epsStep: number,
+  ): { value: number; flipped: number } {
+    let sum = 0;
+    let flipped = 0;
+    for (const xi of xs) {
+      const z = linearLogits(model, xi);
+      const y = (z[1] as number) > (z[0] as number) ? 1 : 0;
+      const sign = Array.from(xi, (_, i) =>
+        Math.sign((model.w[i * 2 + 1 - y] as number) - (model.w[i * 2 + y] as number)),
+      );
+      // ART's ladder: eps_step, then repeated addition while <= eps.
+      for (let e = epsStep; e <= eps; e += epsStep) {
+        const moved = Array.from(xi, (v, i) =>
+          Math.min(1, Math.max(0, v + e * (sign[i] as number))),
+        );
+        const zm = linearLogits(model, moved);
+        if ((zm[1 - y] as number) > (zm[y] as number)) {
+          flipped++;
+          const linf = Math.max(...moved.map((v, i) => Math.abs(v - (xi[i] as number))));
+          sum += linf / Math.max(...xi.map(Math.abs));
+          break;
+        }
+      }
+    }
+    return { value: flipped === 0 ? 0 : sum / flipped, flipped };
+  }
+
+  it('matches the closed form of minimal FGSM on a two-class linear model', async () => {
+    const x = randomImages(16, SHAPE, 96);
+    const xs = rows(x);
+    // The fixture must exercise both outcomes.
+    const fine = expected(xs, 0.3, 0.05).flipped;
+    expect(fine).toBeGreaterThan(0);
+    expect(fine).toBeLessThan(16);
+    for (const [eps, epsStep] of [
+      [0.3, 0.05],
+      [0.3, 0.1],
+    ] as const) {
+      const before = tf.memory().numTensors;
+      const got = await empiricalRobustness(model, x, { eps, epsStep, batchSize: 5 });
+      expect(tf.memory().numTensors).toBe(before);
+      const want = expected(xs, eps, epsStep);
+      expect(got.flipped).toBe(want.flipped);
+      expect(got.value).toBeCloseTo(want.value, 5);
+    }
+    x.dispose();
+  });
+});
