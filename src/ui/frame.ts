@@ -20,8 +20,10 @@ import {
   type Paint,
   padEnd,
   painter,
+  stripAnsi,
   truncate,
   truncateId,
+  visibleLength,
 } from './text.js';
 
 export interface FrameOptions {
@@ -39,12 +41,8 @@ export interface FrameOptions {
 
 /** Columns taken by the elapsed time at the right of a row: `59m59s` or `1h02m`. */
 const elapsedWidth = 6;
+/** Below this the view is drawn at this width and Ink cuts the lines. */
 const minWidth = 20;
-
-/** Visible length of a painted string (escape sequences take no columns). */
-const visibleLength = (text: string): number =>
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escapes is the point
-  Array.from(text.replace(/\x1b\[[0-9;]*m/g, '')).length;
 
 /** Joins parts with a separator, dropping parts from the end until the line fits. */
 function fitParts(parts: string[], separator: string, width: number): string {
@@ -53,9 +51,6 @@ function fitParts(parts: string[], separator: string, width: number): string {
   const line = kept.join(separator);
   return visibleLength(line) > width ? truncate(stripAnsi(line), width) : line;
 }
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escapes is the point
-const stripAnsi = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, '');
 
 export function headerLines(state: RunState, opts: FrameOptions): string[] {
   const paint = painter(opts.color);

@@ -37,6 +37,14 @@ export function painter(color: boolean): Paint {
   };
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching the escapes painter() writes
+const sgr = /\x1b\[[0-9;]*m/g;
+
+export const stripAnsi = (text: string): string => text.replace(sgr, '');
+
+/** Columns a painted string takes (escape sequences take none). */
+export const visibleLength = (text: string): number => Array.from(stripAnsi(text)).length;
+
 /** Cuts `text` to `max` characters, marking the cut with an ellipsis. */
 export function truncate(text: string, max: number): string {
   if (max <= 0) return '';
