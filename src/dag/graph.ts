@@ -84,14 +84,14 @@ class GraphBuilder {
 
   /** The stages matching `ref`, or undefined after reporting why none can. */
   private match(ref: ParsedRef, raw: RawInput, stage: StageDraft): Member[] | undefined {
-    const where = this.source.locateInString(raw.path, 0);
+    const where = (): SourceLocation => this.source.locateInString(raw.path, 0);
     const subject = `input '${raw.name}' of stage '${stage.id}'`;
     const group = this.groups.get(ref.name);
     if (!group) {
       this.errors.push(
         error(
           `${subject}: unknown stage '${ref.name}'; expected the name of a stage in this pipeline`,
-          where,
+          where(),
           didYouMean(ref.name, this.groups.keys()),
         ),
       );
@@ -103,7 +103,7 @@ class GraphBuilder {
       this.errors.push(
         error(
           `${subject}: '${ref.name}' is a foreach group; expected one id such as '${group.members[0]?.draft.id}' or a pattern such as '${example}'`,
-          where,
+          where(),
         ),
       );
       return undefined;
@@ -113,25 +113,30 @@ class GraphBuilder {
       this.errors.push(
         error(
           `${subject}: '${raw.ref}' has ${values.length} bracket value(s); stage '${ref.name}' has ${arity} foreach key(s)`,
-          where,
+          where(),
         ),
       );
       return undefined;
     }
-    const found = this.filter(group, values);
+    const found = values.includes('*') ? this.filter(group, values) : this.exact(ref, values);
     if (found.length === 0) {
       const id = values.length ? `${ref.name}[${values.join(',')}]` : ref.name;
       const ids = group.members.map((m) => m.draft.id);
       this.errors.push(
         error(
           `${subject}: no stage matches '${id}'; expected one of ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', ...' : ''}`,
-          where,
+          where(),
           didYouMean(id, ids),
         ),
       );
       return undefined;
     }
     return found;
+  }
+
+  private exact(ref: ParsedRef, values: string[]): Member[] {
+    const draft = this.byId.get(values.length ? `${ref.name}[${values.join(',')}]` : ref.name);
+    return draft ? [{ draft, values }] : [];
   }
 
   private filter(group: Group, values: string[]): Member[] {
@@ -225,8 +230,16 @@ class GraphBuilder {
         if (!this.checkDeclared(draft)) continue;
       }
       const inputs = draft.rawInputs.map((raw) => this.resolveInput(draft, raw));
-      const { rawInputs: _raw, order: _order, ...rest } = draft;
-      stages.push({ ...rest, inputs: inputs.filter((i): i is StageInput => i !== undefined) });
+      stages.push({
+        id: draft.id,
+        name: draft.name,
+        kind: draft.kind,
+        matrix: draft.matrix,
+        params: draft.params,
+        inputs: inputs.filter((i): i is StageInput => i !== undefined),
+        deps: draft.deps,
+        location: draft.location,
+      });
     }
     return stages;
   }

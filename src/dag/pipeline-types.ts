@@ -17,7 +17,7 @@ export interface StageInputRef {
 
 /**
  * A stage input as declared. `many` inputs come from a pattern such as `train[normal,*]`
- * and are handed to the stage as a list, in stage-id order.
+ * and are handed to the stage as a list, in expansion order (the foreach values' order).
  */
 export interface StageInput {
   name: string;

@@ -83,7 +83,6 @@ const stage: JsonObject = {
 
 export const pipelineSchema: JsonObject = {
   $schema: 'http://json-schema.org/draft-07/schema#',
-  $id: 'https://github.com/advrob-dag/advrob-dag/schema/pipeline.schema.json',
   title: 'advrob-dag pipeline.yaml',
   type: 'object',
   properties: {
