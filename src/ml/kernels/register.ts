@@ -4,17 +4,29 @@
  * backend is initialised and never touch other backends.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
+import { maxPoolGradConfig } from './max-pool-grad.js';
+import { saveOriginal } from './wasm-ops.js';
 
 /** Kernels we provide for wasm, in the order they are registered. */
-export const WASM_KERNELS: readonly tf.KernelConfig[] = [conv2DBackpropFilterConfig];
+export const WASM_KERNELS: readonly tf.KernelConfig[] = [
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  maxPoolGradConfig,
+  batchMatMulConfig,
+];
 
 /** Registers WASM_KERNELS for 'wasm'; returns their names. */
 export function registerWasmKernels(): string[] {
   for (const config of WASM_KERNELS) {
     const existing = tf.getKernel(config.kernelName, 'wasm');
     if (existing?.kernelFunc === config.kernelFunc) continue;
-    if (existing !== undefined) tf.unregisterKernel(config.kernelName, 'wasm');
+    if (existing !== undefined) {
+      saveOriginal(config.kernelName);
+      tf.unregisterKernel(config.kernelName, 'wasm');
+    }
     tf.registerKernel(config);
   }
   return WASM_KERNELS.map((k) => k.kernelName);

@@ -2,7 +2,7 @@
  * Direct calls to the wasm backend's own kernels (Conv2D, Transpose, Slice, ...) on
  * TensorInfos, for use inside the project's kernels: no engine bookkeeping, no tape.
  * Every TensorInfo these return is owned by the caller, who frees intermediates with
- * `release`. Must never be handed a kernel name this project overrides (that would recurse).
+ * `release`. Calls reach the backend's original kernels, never the project's replacements.
  */
 
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -11,11 +11,29 @@ import * as tf from '@tensorflow/tfjs-core';
 type Attrs = tf.NamedAttrMap;
 type Inputs = tf.NamedTensorInfoMap;
 
-function call(backend: BackendWasm, kernel: string, inputs: Inputs, attrs: Attrs): tf.TensorInfo {
-  const config = tf.getKernel(kernel, 'wasm');
-  if (config === undefined) throw new Error(`wasm backend has no kernel ${kernel}`);
-  return config.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
+/** The wasm backend's own kernels that this project replaced, saved before replacing. */
+const originals = new Map<string, tf.KernelFunc>();
+
+/** Remembers the wasm backend's kernel `name` (once) so `callOriginal` can reach it later. */
+export function saveOriginal(name: string): void {
+  if (originals.has(name)) return;
+  const config = tf.getKernel(name, 'wasm');
+  if (config !== undefined) originals.set(name, config.kernelFunc);
 }
+
+/** Runs the wasm backend's own kernel `name`, even when the project has replaced it. */
+export function callOriginal(
+  backend: BackendWasm,
+  name: string,
+  inputs: Inputs,
+  attrs: Attrs,
+): tf.TensorInfo {
+  const func = originals.get(name) ?? tf.getKernel(name, 'wasm')?.kernelFunc;
+  if (func === undefined) throw new Error(`wasm backend has no kernel ${name}`);
+  return func({ inputs, backend, attrs }) as tf.TensorInfo;
+}
+
+const call = callOriginal;
 
 export function release(backend: BackendWasm, ...infos: tf.TensorInfo[]): void {
   for (const info of infos) backend.disposeData(info.dataId);
@@ -66,4 +84,14 @@ export function pad(
 /** Same data, new shape: a new TensorInfo sharing the buffer (release it like any other). */
 export function reshape(backend: BackendWasm, x: tf.TensorInfo, shape: number[]): tf.TensorInfo {
   return call(backend, tf.Reshape, { x }, { shape });
+}
+
+/** A new float32 wasm tensor and a writable view of it (views are taken after allocating,
+ * because allocating may grow the wasm heap and detach older views). */
+export function allocate(backend: BackendWasm, shape: number[]): tf.TensorInfo {
+  return backend.makeOutput(shape, 'float32');
+}
+
+export function view(backend: BackendWasm, info: tf.TensorInfo): Float32Array {
+  return backend.typedArrayFromHeap(info) as Float32Array;
 }

@@ -1,0 +1,371 @@
+/**
+ * ML throughput benchmark: images/second for a LeNet train step (batch 32 and 64),
+ * predict (batches of 256) and the input gradient (one batch of up to 1024 images) at
+ * 28x28x1, 32x32x3 and 96x96x3 on the active backend, measured the same way as the
+ * PyTorch peer baseline /work/shared/bench/torch_lenet.py (one warm-up epoch, then a timed
+ * one). When python3-torch is importable it runs that script right after, with the same
+ * sizes, and prints tfjs/torch ratios. `--profile` prints per-kernel times of train steps;
+ * `--kernels` times each project wasm kernel against the backend's own on LeNet shapes.
+ * Prints figures only; never asserts on time.
+ *
+ *   node dist/bench/ml.js [--sizes 28x28x1,32x32x3,96x96x3] [--n 2048] [--batches 32,64]
+ *                         [--backend wasm|cpu|...] [--torch auto|no] [--torch-script PATH]
+ *                         [--profile | --kernels]
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { initBackend } from '../src/ml/backend.js';
+import { callOriginal } from '../src/ml/kernels/wasm-ops.js';
+
+interface Size {
+  h: number;
+  c: number;
+  label: string;
+}
+
+interface Figures {
+  train: Record<number, number>;
+  predict: number;
+  inputGrad: number;
+}
+
+interface TorchFigures {
+  train_img_s: number;
+  predict_img_s: number;
+  input_grad_img_s: number;
+}
+
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? process.argv[i + 1] : undefined;
+  return v ?? fallback;
+}
+
+function parseSize(s: string): Size {
+  const m = /^(\d+)x(\d+)x(\d+)$/.exec(s);
+  if (m === null || m[1] !== m[2]) throw new Error(`bad size '${s}' (want HxHxC, e.g. 32x32x3)`);
+  return { h: Number(m[1]), c: Number(m[3]), label: s };
+}
+
+/** Default images per epoch: enough for a stable figure, little enough for 2 shared cores. */
+function defaultN(size: Size): number {
+  return size.h >= 64 ? 512 : 2048;
+}
+
+/** The LeNet of torch_lenet.py: conv 6@5 -> pool 2 -> conv 16@5 -> pool 2 -> 120 -> 84 -> 10. */
+function buildLeNet(size: Size): tfl.Sequential {
+  const m = tfl.sequential();
+  m.add(
+    tfl.layers.conv2d({
+      inputShape: [size.h, size.h, size.c],
+      filters: 6,
+      kernelSize: 5,
+      activation: 'relu',
+    }),
+  );
+  m.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
+  m.add(tfl.layers.conv2d({ filters: 16, kernelSize: 5, activation: 'relu' }));
+  m.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
+  m.add(tfl.layers.flatten());
+  m.add(tfl.layers.dense({ units: 120, activation: 'relu' }));
+  m.add(tfl.layers.dense({ units: 84, activation: 'relu' }));
+  m.add(tfl.layers.dense({ units: 10 }));
+  return m;
+}
+
+function lossOf(model: tfl.Sequential, x: tf.Tensor, y: tf.Tensor, training: boolean): tf.Scalar {
+  const logits = model.apply(x, { training }) as tf.Tensor;
+  return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+}
+
+function batches(x: tf.Tensor4D, y: tf.Tensor2D, size: number): Array<[tf.Tensor4D, tf.Tensor2D]> {
+  const out: Array<[tf.Tensor4D, tf.Tensor2D]> = [];
+  const n = x.shape[0];
+  for (let i = 0; i < n; i += size) {
+    const k = Math.min(size, n - i);
+    out.push([tf.slice(x, i, k), tf.slice(y, i, k)]);
+  }
+  return out;
+}
+
+function trainEpoch(
+  model: tfl.Sequential,
+  opt: tf.Optimizer,
+  data: Array<[tf.Tensor4D, tf.Tensor2D]>,
+): void {
+  for (const [xb, yb] of data) {
+    const loss = opt.minimize(() => lossOf(model, xb, yb, true), true);
+    loss?.dataSync();
+    loss?.dispose();
+  }
+}
+
+function measure(size: Size, n: number, batchSizes: number[]): Figures {
+  const x = tf.randomUniform([n, size.h, size.h, size.c], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const labels = tf.randomUniform([n], 0, 10, 'int32', 2) as tf.Tensor1D;
+  const y = tf.tidy(() => tf.cast(tf.oneHot(labels, 10), 'float32')) as tf.Tensor2D;
+  const train: Record<number, number> = {};
+  let model = buildLeNet(size);
+  for (const bs of batchSizes) {
+    model.dispose();
+    model = buildLeNet(size);
+    const opt = tf.train.adam(1e-3);
+    const data = batches(x, y, bs);
+    trainEpoch(model, opt, data);
+    const t = performance.now();
+    trainEpoch(model, opt, data);
+    train[bs] = n / ((performance.now() - t) / 1000);
+    tf.dispose(data.flat());
+    opt.dispose();
+  }
+  const predictData = batches(x, y, 256);
+  tf.tidy(() => {
+    (model.apply(predictData[0]?.[0] as tf.Tensor) as tf.Tensor).dataSync();
+  });
+  let t = performance.now();
+  for (const [xb] of predictData) {
+    tf.tidy(() => {
+      (model.apply(xb) as tf.Tensor).dataSync();
+    });
+  }
+  const predict = n / ((performance.now() - t) / 1000);
+  tf.dispose(predictData.flat());
+  const g = Math.min(n, 1024);
+  const xg = tf.slice(x, 0, g);
+  const yg = tf.slice(y, 0, g);
+  const gradOf = (xi: tf.Tensor, yi: tf.Tensor) =>
+    tf.grad((v: tf.Tensor) => lossOf(model, v, yi, false))(xi);
+  tf.tidy(() => {
+    gradOf(tf.slice(xg, 0, 32), tf.slice(yg, 0, 32)).dataSync();
+  });
+  t = performance.now();
+  tf.tidy(() => {
+    gradOf(xg, yg).dataSync();
+  });
+  const inputGrad = g / ((performance.now() - t) / 1000);
+  tf.dispose([x, labels, y, xg, yg]);
+  model.dispose();
+  return { train, predict, inputGrad };
+}
+
+/** Per-kernel milliseconds of `run` (averaged over `repeats`), largest first. */
+async function profileKernels(label: string, repeats: number, run: () => void): Promise<void> {
+  run();
+  const info = await tf.profile(() => {
+    for (let i = 0; i < repeats; i++) run();
+  });
+  const byKernel = new Map<string, { ms: number; calls: number }>();
+  let total = 0;
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs / repeats : 0;
+    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += ms;
+    e.calls += 1 / repeats;
+    byKernel.set(k.name, e);
+    total += ms;
+  }
+  console.log(`profile ${label}: ${total.toFixed(2)} ms in kernels`);
+  const rows = [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  for (const [name, e] of rows.slice(0, 16)) {
+    const share = ((100 * e.ms) / total).toFixed(1).padStart(5);
+    console.log(
+      `  ${name.padEnd(24)} ${e.ms.toFixed(2).padStart(8)} ms ${share}%  ${e.calls.toFixed(0)} calls`,
+    );
+  }
+}
+
+async function profile(size: Size, batchSizes: number[]): Promise<void> {
+  const model = buildLeNet(size);
+  const opt = tf.train.adam(1e-3);
+  const gradBatch = 1024;
+  const x = tf.randomUniform(
+    [gradBatch, size.h, size.h, size.c],
+    0,
+    1,
+    'float32',
+    3,
+  ) as tf.Tensor4D;
+  const labels = tf.randomUniform([gradBatch], 0, 10, 'int32', 4) as tf.Tensor1D;
+  const y = tf.tidy(() => tf.cast(tf.oneHot(labels, 10), 'float32')) as tf.Tensor2D;
+  for (const bs of batchSizes) {
+    const [xb, yb] = [tf.slice(x, 0, bs), tf.slice(y, 0, bs)];
+    await profileKernels(`${size.label} train step, batch ${bs}`, 3, () => {
+      const loss = opt.minimize(() => lossOf(model, xb, yb, true), true);
+      loss?.dataSync();
+      loss?.dispose();
+    });
+    tf.dispose([xb, yb]);
+  }
+  await profileKernels(`${size.label} input gradient, batch ${gradBatch}`, 1, () =>
+    tf.tidy(() => {
+      tf.grad((v: tf.Tensor) => lossOf(model, v, y, false))(x).dataSync();
+    }),
+  );
+  tf.dispose([x, labels, y]);
+  opt.dispose();
+  model.dispose();
+}
+
+interface KernelCase {
+  label: string;
+  kernel: string;
+  inputs: Record<string, number[]>;
+  attrs: tf.NamedAttrMap;
+}
+
+/** The kernel calls of one LeNet 32x32x3 train step at batch 64 (and the 1024-image input
+ * gradient's conv1), with the shapes they have there. */
+function lenetKernelCases(): KernelCase[] {
+  const conv = (x: number[], f: number[], dy: number[]): KernelCase[] => [
+    {
+      label: `filter grad x${x.join('x')}`,
+      kernel: tf.Conv2DBackpropFilter,
+      inputs: { x, dy },
+      attrs: { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: f },
+    },
+    {
+      label: `input grad dy${dy.join('x')}`,
+      kernel: tf.Conv2DBackpropInput,
+      inputs: { dy, filter: f },
+      attrs: { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: x },
+    },
+  ];
+  const pool = (x: number[]): KernelCase => {
+    const y = [x[0] as number, (x[1] as number) / 2, (x[2] as number) / 2, x[3] as number];
+    return {
+      label: `max-pool grad x${x.join('x')}`,
+      kernel: tf.MaxPoolGrad,
+      inputs: { dy: y, input: x, output: y },
+      attrs: { filterSize: 2, strides: 2, pad: 'valid' },
+    };
+  };
+  const mm = (a: number[], b: number[], transposeA: boolean, transposeB: boolean): KernelCase => ({
+    label: `matmul ${a.join('x')}${transposeA ? 'T' : ''} . ${b.join('x')}${transposeB ? 'T' : ''}`,
+    kernel: tf.BatchMatMul,
+    inputs: { a, b },
+    attrs: { transposeA, transposeB },
+  });
+  return [
+    ...conv([64, 32, 32, 3], [5, 5, 3, 6], [64, 28, 28, 6]).slice(0, 1),
+    ...conv([64, 14, 14, 6], [5, 5, 6, 16], [64, 10, 10, 16]),
+    ...conv([1024, 32, 32, 3], [5, 5, 3, 6], [1024, 28, 28, 6]).slice(1),
+    pool([64, 28, 28, 6]),
+    pool([64, 10, 10, 16]),
+    mm([1, 64, 400], [1, 64, 120], true, false),
+    mm([1, 64, 120], [1, 400, 120], false, true),
+    mm([1, 64, 84], [1, 120, 84], false, true),
+  ];
+}
+
+function minMs(repeats: number, run: () => void): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < repeats; i++) {
+    const t = performance.now();
+    run();
+    best = Math.min(best, performance.now() - t);
+  }
+  return best;
+}
+
+/** Best-of-N milliseconds of each project kernel and of the backend's own (if it has one). */
+function timeKernels(): void {
+  const backend = tf.backend() as BackendWasm;
+  console.log('kernel (LeNet 32x32x3 shapes)              project ms   wasm own ms   speed-up');
+  for (const c of lenetKernelCases()) {
+    const inputs: Record<string, tf.Tensor> = {};
+    for (const [name, shape] of Object.entries(c.inputs)) {
+      inputs[name] = tf.randomUniform(shape, -1, 1, 'float32', 5);
+    }
+    const ours = minMs(7, () => {
+      const out = tf.engine().runKernel(c.kernel, inputs, c.attrs) as tf.Tensor;
+      out.dataSync();
+      out.dispose();
+    });
+    let theirs = Number.NaN;
+    if (c.kernel !== tf.Conv2DBackpropFilter) {
+      theirs = minMs(7, () => {
+        const out = callOriginal(backend, c.kernel, inputs, c.attrs);
+        backend.disposeData(out.dataId);
+      });
+    }
+    const own = Number.isNaN(theirs) ? '(none)' : theirs.toFixed(2);
+    const gain = Number.isNaN(theirs) ? '' : `${(theirs / ours).toFixed(1)}x`;
+    console.log(
+      `  ${c.label.padEnd(40)} ${ours.toFixed(2).padStart(9)} ${own.padStart(13)} ${gain.padStart(10)}`,
+    );
+    tf.dispose(Object.values(inputs));
+  }
+}
+
+function torchAvailable(): boolean {
+  return spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+}
+
+function runTorch(script: string, size: Size, n: number, bs: number): TorchFigures | undefined {
+  const r = spawnSync('/usr/bin/python3', [script, `${size.h}`, `${size.c}`, `${n}`, `${bs}`], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) {
+    console.log(`  torch failed: ${r.stderr.trim().split('\n').pop()}`);
+    return undefined;
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as TorchFigures;
+}
+
+const fmt = (v: number) => Math.round(v).toString().padStart(7);
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+
+async function main(): Promise<void> {
+  const info = await initBackend(option('backend', '') || undefined);
+  const sizes = option('sizes', '28x28x1,32x32x3,96x96x3').split(',').map(parseSize);
+  const batchSizes = option('batches', '32,64').split(',').map(Number);
+  const nOpt = option('n', '');
+  const script = option('torch-script', '/work/shared/bench/torch_lenet.py');
+  const wantTorch = option('torch', 'auto') !== 'no' && existsSync(script) && torchAvailable();
+  const wasm = info.wasm ? ` ${info.wasm.binary}, threads ${info.wasm.threads}` : '';
+  console.log(`backend ${info.name}${wasm}; kernels: ${info.customKernels.join(', ') || 'none'}`);
+  if (process.argv.includes('--profile')) {
+    for (const size of sizes) await profile(size, batchSizes);
+    return;
+  }
+  if (process.argv.includes('--kernels')) {
+    if (info.name !== 'wasm') throw new Error('--kernels needs the wasm backend');
+    timeKernels();
+    return;
+  }
+  for (const size of sizes) {
+    const n = nOpt === '' ? defaultN(size) : Number(nOpt);
+    const before = tf.memory().numTensors;
+    const f = measure(size, n, batchSizes);
+    const leaked = tf.memory().numTensors - before;
+    console.log(`${size.label} N=${n} (tensors leaked: ${leaked})`);
+    for (const bs of batchSizes)
+      console.log(`  tfjs  train b${bs}   ${fmt(f.train[bs] ?? 0)} img/s`);
+    console.log(`  tfjs  predict     ${fmt(f.predict)} img/s`);
+    console.log(`  tfjs  input-grad  ${fmt(f.inputGrad)} img/s`);
+    if (!wantTorch) continue;
+    const torch = batchSizes.map((bs) => [bs, runTorch(script, size, n, bs)] as const);
+    for (const [bs, t] of torch) {
+      if (t === undefined) continue;
+      const mine = f.train[bs] ?? 0;
+      console.log(
+        `  torch train b${bs}   ${fmt(t.train_img_s)} img/s   ratio ${ratio(mine, t.train_img_s)}`,
+      );
+    }
+    const last = torch[torch.length - 1]?.[1];
+    if (last !== undefined) {
+      console.log(
+        `  torch predict     ${fmt(last.predict_img_s)} img/s   ratio ${ratio(f.predict, last.predict_img_s)}`,
+      );
+      console.log(
+        `  torch input-grad  ${fmt(last.input_grad_img_s)} img/s   ratio ${ratio(f.inputGrad, last.input_grad_img_s)}`,
+      );
+    }
+  }
+  if (!wantTorch) console.log('(python3-torch not found: no PyTorch ratios)');
+}
+
+await main();
