@@ -1,29 +1,16 @@
 /**
  * The engine's one door to cache keys: builds a stage's key record (engine-core's KeyRecord)
  * from its kind, params and input/dep digests, hashes it with `computeKey`, and explains
- * changes with `explainChange`. Pure apart from reading a kind's code fingerprint, which
- * is memoized per module.
+ * changes with `explainChange`. Pure apart from engine-core's code fingerprint (reads the
+ * kind's module files once per process).
  */
-import * as fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { StageReason } from './events.js';
+import { codeFingerprint } from './fingerprint.js';
 import { computeKey, explainChange, KEY_SCHEMA_VERSION, type KeyRecord } from './key.js';
 import type { ConcreteStage, JsonObject } from './pipeline-types.js';
 import type { StageKind } from './stage-kind.js';
-import { sha256 } from './store.js';
 
 export type { KeyRecord };
-
-const fingerprints = new Map<string, string>();
-
-export function codeFingerprint(moduleUrl: string): string {
-  let fp = fingerprints.get(moduleUrl);
-  if (!fp) {
-    fp = sha256(fs.readFileSync(fileURLToPath(moduleUrl)));
-    fingerprints.set(moduleUrl, fp);
-  }
-  return fp;
-}
 
 export function keyOf(parts: {
   kind: StageKind;

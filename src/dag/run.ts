@@ -76,7 +76,7 @@ export async function runPipeline(
     force: expandNames(pipeline, opts.force, '--force'),
     assumeFresh: expandNames(pipeline, opts.assumeFresh, '--assume-fresh'),
   });
-  const { entries } = planner.plan(selected);
+  const { entries, states: planned } = planner.plan(selected);
   const stages = pipeline.stages.filter((s) => selected.has(s.id));
   const now = Date.now;
   const emit = (event: EngineEvent): void => opts.sink.emit(event);
@@ -305,7 +305,12 @@ export async function runPipeline(
     const t0 = now();
     let state: StageState;
     try {
-      state = planner.decide(stage, (id) => trees.get(id) ?? '');
+      // A stage planned fresh had only fresh upstreams, which settled unchanged: reuse it.
+      const plannedState = planned.get(stage.id);
+      state =
+        plannedState?.status === 'fresh'
+          ? plannedState
+          : planner.decide(stage, (id) => trees.get(id) ?? '');
     } catch (err) {
       counts.failed += 1;
       emit({
