@@ -1,0 +1,383 @@
+/**
+ * The project's wasm kernels against independent computations: naive float64 loops written
+ * from the forward definitions, the cpu backend's kernels, and finite differences of
+ * forward passes.
+ */
+import '@tensorflow/tfjs-backend-cpu';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/ml/backend.js';
+import { WASM_KERNELS } from '../../src/ml/kernels/register.js';
+
+type Shape4 = [number, number, number, number];
+type Padding = 'valid' | 'same';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+/** Deterministic values in [-1, 1). */
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
+  }
+  return out;
+}
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** TensorFlow's output size and leading pad for one spatial axis. */
+function axis(input: number, k: number, s: number, pad: Padding): { out: number; before: number } {
+  if (pad === 'valid') return { out: Math.ceil((input - k + 1) / s), before: 0 };
+  const out = Math.ceil(input / s);
+  const total = Math.max((out - 1) * s + k - input, 0);
+  return { out, before: Math.floor(total / 2) };
+}
+
+interface ConvCase {
+  x: Shape4;
+  k: [number, number];
+  co: number;
+  strides: [number, number];
+  pad: Padding;
+}
+
+/** Naive float64 gradients of y = conv2d(x, w) for upstream gradient dy. */
+function naiveConvGrads(c: ConvCase, x: Float32Array, w: Float32Array, dy: Float32Array) {
+  const [n, h, wd, ci] = c.x;
+  const [kh, kw] = c.k;
+  const [sh, sw] = c.strides;
+  const ah = axis(h, kh, sh, c.pad);
+  const aw = axis(wd, kw, sw, c.pad);
+  const dx = new Float64Array(size(c.x));
+  const dw = new Float64Array(kh * kw * ci * c.co);
+  for (let b = 0; b < n; b++) {
+    for (let r = 0; r < ah.out; r++) {
+      for (let q = 0; q < aw.out; q++) {
+        for (let o = 0; o < c.co; o++) {
+          const g = dy[((b * ah.out + r) * aw.out + q) * c.co + o] as number;
+          for (let i = 0; i < kh; i++) {
+            const xr = r * sh + i - ah.before;
+            if (xr < 0 || xr >= h) continue;
+            for (let j = 0; j < kw; j++) {
+              const xc = q * sw + j - aw.before;
+              if (xc < 0 || xc >= wd) continue;
+              for (let d = 0; d < ci; d++) {
+                const xi = ((b * h + xr) * wd + xc) * ci + d;
+                const wi = ((i * kw + j) * ci + d) * c.co + o;
+                dx[xi] = (dx[xi] as number) + g * (w[wi] as number);
+                dw[wi] = (dw[wi] as number) + g * (x[xi] as number);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { dx, dw, dyShape: [n, ah.out, aw.out, c.co] as Shape4 };
+}
+
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-4): void {
+  expect(actual.length).toBe(expected.length);
+  let scale = 1;
+  for (let i = 0; i < expected.length; i++)
+    scale = Math.max(scale, Math.abs(expected[i] as number));
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    worst = Math.max(worst, Math.abs((actual[i] as number) - (expected[i] as number)));
+  }
+  expect(worst / scale).toBeLessThan(tol);
+}
+
+/** Runs one kernel on `backendName` with inputs built there from plain arrays. */
+async function runOn(
+  backendName: 'wasm' | 'cpu',
+  kernel: string,
+  inputs: Record<string, { shape: number[]; data: Float32Array }>,
+  attrs: tf.NamedAttrMap,
+): Promise<Float32Array> {
+  const previous = tf.getBackend();
+  await tf.setBackend(backendName);
+  try {
+    const made: Record<string, tf.Tensor> = {};
+    for (const [k, v] of Object.entries(inputs)) made[k] = tf.tensor(v.data, v.shape);
+    const out = tf.engine().runKernel(kernel, made, attrs) as tf.Tensor;
+    const data = out.dataSync() as Float32Array;
+    tf.dispose([out, ...Object.values(made)]);
+    return data;
+  } finally {
+    await tf.setBackend(previous);
+  }
+}
+
+const convCases: ConvCase[] = [
+  { x: [2, 9, 9, 1], k: [3, 3], co: 4, strides: [1, 1], pad: 'valid' },
+  { x: [2, 10, 10, 3], k: [5, 5], co: 6, strides: [2, 2], pad: 'same' },
+  { x: [3, 8, 7, 3], k: [3, 2], co: 2, strides: [2, 1], pad: 'valid' },
+  { x: [2, 11, 11, 3], k: [5, 5], co: 16, strides: [2, 2], pad: 'valid' },
+  { x: [1, 6, 6, 1], k: [4, 4], co: 2, strides: [1, 1], pad: 'same' },
+  { x: [2, 7, 7, 3], k: [4, 4], co: 3, strides: [2, 2], pad: 'same' },
+  { x: [4, 14, 14, 6], k: [5, 5], co: 16, strides: [1, 1], pad: 'valid' },
+];
+
+const label = (c: ConvCase) =>
+  `x ${c.x.join('x')} k ${c.k.join('x')}x${c.co} s ${c.strides} ${c.pad}`;
+
+describe('wasm kernel registration', () => {
+  it('replaces the four kernels on wasm and leaves cpu alone', () => {
+    for (const config of WASM_KERNELS) {
+      expect(tf.getKernel(config.kernelName, 'wasm')?.kernelFunc).toBe(config.kernelFunc);
+      expect(tf.getKernel(config.kernelName, 'cpu')?.kernelFunc).not.toBe(config.kernelFunc);
+    }
+    expect(WASM_KERNELS.map((k) => k.kernelName).sort()).toEqual(
+      ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad'].sort(),
+    );
+  });
+});
+
+describe('Conv2DBackpropFilter and Conv2DBackpropInput (wasm)', () => {
+  for (const [i, c] of convCases.entries()) {
+    it(`match a naive loop and the cpu backend: ${label(c)}`, async () => {
+      const [kh, kw] = c.k;
+      const ci = c.x[3];
+      const fShape: Shape4 = [kh, kw, ci, c.co];
+      const x = values(size(c.x), 11 + i);
+      const w = values(size(fShape), 23 + i);
+      const dyShape = naiveConvGrads(c, x, w, new Float32Array(0)).dyShape;
+      const dy = values(size(dyShape), 37 + i);
+      const naive = naiveConvGrads(c, x, w, dy);
+      const base = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC' };
+      const filterIn = { x: { shape: c.x, data: x }, dy: { shape: dyShape, data: dy } };
+      const inputIn = { dy: { shape: dyShape, data: dy }, filter: { shape: fShape, data: w } };
+      const fAttrs = { ...base, filterShape: fShape };
+      const iAttrs = { ...base, inputShape: c.x };
+      const dwWasm = await runOn('wasm', 'Conv2DBackpropFilter', filterIn, fAttrs);
+      const dxWasm = await runOn('wasm', 'Conv2DBackpropInput', inputIn, iAttrs);
+      expectClose(dwWasm, naive.dw);
+      expectClose(dxWasm, naive.dx);
+      expectClose(dwWasm, await runOn('cpu', 'Conv2DBackpropFilter', filterIn, fAttrs));
+      expectClose(dxWasm, await runOn('cpu', 'Conv2DBackpropInput', inputIn, iAttrs));
+    });
+  }
+});
+
+describe('MaxPoolGrad (wasm)', () => {
+  const poolCases: Array<{ x: Shape4; f: number; s: number; pad: Padding; ties: boolean }> = [
+    { x: [2, 8, 8, 3], f: 2, s: 2, pad: 'valid', ties: false },
+    { x: [2, 9, 9, 1], f: 3, s: 2, pad: 'same', ties: false },
+    { x: [3, 7, 6, 3], f: 3, s: 1, pad: 'valid', ties: false },
+    { x: [2, 10, 10, 6], f: 2, s: 2, pad: 'valid', ties: true },
+    { x: [1, 5, 5, 2], f: 2, s: 2, pad: 'same', ties: true },
+  ];
+  for (const [i, c] of poolCases.entries()) {
+    it(`matches the cpu backend${c.ties ? ' with ties (ReLU zeros)' : ''}: x ${c.x.join('x')} f ${c.f} s ${c.s} ${c.pad}`, async () => {
+      const x = values(size(c.x), 5 + i).map((v) => (c.ties ? Math.max(0, Math.round(v * 2)) : v));
+      const ah = axis(c.x[1], c.f, c.s, c.pad);
+      const aw = axis(c.x[2], c.f, c.s, c.pad);
+      const yShape = [c.x[0], ah.out, aw.out, c.x[3]];
+      const attrs = { filterSize: c.f, strides: c.s, pad: c.pad };
+      const y = await runOn('cpu', 'MaxPool', { x: { shape: c.x, data: x } }, attrs);
+      const dy = values(size(yShape), 99 + i);
+      const inputs = {
+        dy: { shape: yShape, data: dy },
+        input: { shape: c.x, data: x },
+        output: { shape: yShape, data: y },
+      };
+      const ours = await runOn('wasm', 'MaxPoolGrad', inputs, attrs);
+      expectClose(ours, await runOn('cpu', 'MaxPoolGrad', inputs, attrs), 1e-6);
+      // Every upstream value lands somewhere in the input, once.
+      const sum = (a: ArrayLike<number>) => Array.from(a).reduce((p, v) => p + v, 0);
+      expect(sum(ours)).toBeCloseTo(sum(dy), 3);
+    });
+  }
+});
+
+describe('BatchMatMul (wasm)', () => {
+  const mmCases: Array<{ a: number[]; b: number[]; ta: boolean; tb: boolean }> = [
+    { a: [5, 7], b: [5, 3], ta: true, tb: false },
+    { a: [5, 7], b: [3, 7], ta: false, tb: true },
+    { a: [7, 5], b: [3, 7], ta: true, tb: true },
+    { a: [1, 64, 40], b: [1, 64, 12], ta: true, tb: false },
+    { a: [1, 6, 12], b: [1, 40, 12], ta: false, tb: true },
+    { a: [3, 4, 6], b: [3, 5, 6], ta: false, tb: true },
+    { a: [4, 6], b: [6, 5], ta: false, tb: false },
+  ];
+  for (const [i, c] of mmCases.entries()) {
+    it(`matches a naive product: ${c.a.join('x')}${c.ta ? 'ᵀ' : ''} · ${c.b.join('x')}${c.tb ? 'ᵀ' : ''}`, async () => {
+      const a = values(size(c.a), 3 + i);
+      const b = values(size(c.b), 7 + i);
+      const batch = c.a.length === 3 ? (c.a[0] as number) : 1;
+      const [ar, ac] = c.a.slice(-2) as [number, number];
+      const [br, bc] = c.b.slice(-2) as [number, number];
+      const [m, k] = c.ta ? [ac, ar] : [ar, ac];
+      const nOut = c.tb ? br : bc;
+      const expected = new Float64Array(batch * m * nOut);
+      for (let t = 0; t < batch; t++) {
+        for (let r = 0; r < m; r++) {
+          for (let q = 0; q < nOut; q++) {
+            let acc = 0;
+            for (let j = 0; j < k; j++) {
+              const av = c.ta ? a[t * ar * ac + j * ac + r] : a[t * ar * ac + r * ac + j];
+              const bv = c.tb ? b[t * br * bc + q * bc + j] : b[t * br * bc + j * bc + q];
+              acc += (av as number) * (bv as number);
+            }
+            expected[(t * m + r) * nOut + q] = acc;
+          }
+        }
+      }
+      const inputs = { a: { shape: c.a, data: a }, b: { shape: c.b, data: b } };
+      const attrs = { transposeA: c.ta, transposeB: c.tb };
+      expectClose(await runOn('wasm', 'BatchMatMul', inputs, attrs), expected);
+    });
+  }
+
+  it('keeps the output shape of the backend kernel', () => {
+    const a = tf.ones([1, 4, 6]);
+    const b = tf.ones([1, 5, 6]);
+    const out = tf.matMul(a, b, false, true);
+    expect(out.shape).toEqual([1, 4, 5]);
+    tf.dispose([a, b, out]);
+  });
+});
+
+describe('gradients through the wasm kernels agree with finite differences', () => {
+  /** Central differences of f at a few coordinates of x (float64 arithmetic on outputs). */
+  function finiteDiff(
+    f: (x: tf.Tensor) => tf.Scalar,
+    x: Float32Array,
+    shape: number[],
+    at: number[],
+    eps: number,
+  ) {
+    return at.map((i) => {
+      const plus = Float32Array.from(x);
+      const minus = Float32Array.from(x);
+      plus[i] = (plus[i] as number) + eps;
+      minus[i] = (minus[i] as number) - eps;
+      const fp = tf.tidy(() => f(tf.tensor(plus, shape)).dataSync()[0] as number);
+      const fm = tf.tidy(() => f(tf.tensor(minus, shape)).dataSync()[0] as number);
+      return (fp - fm) / (2 * eps);
+    });
+  }
+
+  function checkGrad(
+    f: (x: tf.Tensor) => tf.Scalar,
+    x: Float32Array,
+    shape: number[],
+    eps: number,
+  ) {
+    const g = tf.tidy(() => tf.grad(f)(tf.tensor(x, shape)).dataSync());
+    const at = [
+      0,
+      1,
+      Math.floor(x.length / 3),
+      Math.floor(x.length / 2),
+      x.length - 2,
+      x.length - 1,
+    ];
+    const numeric = finiteDiff(f, x, shape, at, eps);
+    for (const [j, i] of at.entries()) {
+      expect(g[i] as number).toBeCloseTo(numeric[j] as number, 2);
+    }
+  }
+
+  it('conv2d, with respect to input and filter, stride 1 and 2', () => {
+    for (const [strides, pad] of [
+      [1, 'valid'],
+      [2, 'same'],
+    ] as const) {
+      const xShape: Shape4 = [2, 8, 8, 3];
+      const wShape: Shape4 = [3, 3, 3, 4];
+      const x = values(size(xShape), 1);
+      const w = values(size(wShape), 2);
+      const yShape = tf.tidy(
+        () =>
+          tf.conv2d(
+            tf.tensor(x, xShape) as tf.Tensor4D,
+            tf.tensor(w, wShape) as tf.Tensor4D,
+            strides,
+            pad,
+          ).shape,
+      );
+      const r = tf.tensor(values(size(yShape), 3), yShape);
+      const viaX = (v: tf.Tensor) =>
+        tf.sum(
+          tf.mul(r, tf.conv2d(v as tf.Tensor4D, tf.tensor(w, wShape) as tf.Tensor4D, strides, pad)),
+        ) as tf.Scalar;
+      const viaW = (v: tf.Tensor) =>
+        tf.sum(
+          tf.mul(r, tf.conv2d(tf.tensor(x, xShape) as tf.Tensor4D, v as tf.Tensor4D, strides, pad)),
+        ) as tf.Scalar;
+      checkGrad(viaX, x, xShape, 1e-2);
+      checkGrad(viaW, w, wShape, 1e-2);
+      r.dispose();
+    }
+  });
+
+  it('max pool, with well separated inputs', () => {
+    const shape = [2, 6, 6, 2];
+    const n = size(shape);
+    // A permutation of 0..n-1 scaled so neighbours differ by 0.1 > 2 * eps.
+    const x = Float32Array.from({ length: n }, (_, i) => ((i * 37) % n) * 0.1);
+    const r = tf.tensor(values(n / 4, 9), [2, 3, 3, 2]);
+    const f = (v: tf.Tensor) =>
+      tf.sum(tf.mul(r, tf.maxPool(v as tf.Tensor4D, 2, 2, 'valid'))) as tf.Scalar;
+    checkGrad(f, x, shape, 1e-2);
+    r.dispose();
+  });
+
+  it('dense layer products, with respect to both operands', () => {
+    const aShape = [4, 6];
+    const bShape = [6, 5];
+    const a = values(size(aShape), 4);
+    const b = values(size(bShape), 8);
+    const r = tf.tensor(values(20, 6), [4, 5]);
+    checkGrad(
+      (v) => tf.sum(tf.mul(r, tf.matMul(v, tf.tensor(b, bShape)))) as tf.Scalar,
+      a,
+      aShape,
+      1e-2,
+    );
+    checkGrad(
+      (v) => tf.sum(tf.mul(r, tf.matMul(tf.tensor(a, aShape), v))) as tf.Scalar,
+      b,
+      bShape,
+      1e-2,
+    );
+    r.dispose();
+  });
+});
+
+describe('no leaks inside the kernels', () => {
+  it('frees every intermediate wasm buffer', () => {
+    const backend = tf.backend() as BackendWasm;
+    const x = tf.tensor(values(2 * 9 * 9 * 3, 1), [2, 9, 9, 3]) as tf.Tensor4D;
+    const w = tf.tensor(values(3 * 3 * 3 * 4, 2), [3, 3, 3, 4]) as tf.Tensor4D;
+    const step = () =>
+      tf.tidy(() => {
+        const f = (a: tf.Tensor, b: tf.Tensor) => {
+          const y = tf.maxPool(
+            tf.relu(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same')),
+            2,
+            2,
+            'valid',
+          );
+          return tf.sum(tf.matMul(tf.reshape(y, [2, -1]), tf.ones([y.size / 2, 3]))) as tf.Scalar;
+        };
+        for (const g of tf.grads(f)([x, w])) g.dataSync();
+      });
+    step();
+    const tensors = tf.memory().numTensors;
+    const buffers = backend.numDataIds();
+    for (let i = 0; i < 3; i++) step();
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(backend.numDataIds()).toBe(buffers);
+    tf.dispose([x, w]);
+  });
+});
