@@ -3,9 +3,10 @@
  * never a cursor move or a redraw. Colour only when asked (`color: true`); otherwise not a
  * single escape byte is written. Progress is thinned so a log stays readable.
  */
-import { type EngineEvent, type EventSink, formatReason } from '../dag/events.js';
+import type { EngineEvent, EventSink, StatusEntry } from '../dag/events.js';
 import { verdictLines } from './frame.js';
 import { initialRunState, type RunState, reduceRun } from './state.js';
+import { renderStatus } from './status.js';
 import { clock, formatDuration, formatMetric, type Paint, painter } from './text.js';
 
 export interface PlainSinkOptions {
@@ -15,6 +16,8 @@ export interface PlainSinkOptions {
   progressEveryMs?: number;
   /** Lines of a failing stage's log printed with the failure. */
   tailLines?: number;
+  /** Width of the grouped plan block (log lines are not cut to a terminal). */
+  planWidth?: number;
 }
 
 /** The text of one event (may span lines), or undefined when it is not worth a line. */
@@ -33,9 +36,8 @@ export function plainLine(
       return `${paint('bold', `run ${event.pipeline}`)} (${facts.join(', ')}): ${event.stages.length} stages, run id ${event.runId}`;
     }
     case 'stage-planned':
-      return event.willRun
-        ? `plan   ${event.stageId}: will run, ${formatReason(event.reason)}`
-        : undefined;
+      // Collected and written as one grouped block by the sink.
+      return undefined;
     case 'stage-cached':
       return paint('gray', `cached ${event.stageId}`);
     case 'stage-started':
@@ -103,6 +105,9 @@ export function createPlainSink(opts: PlainSinkOptions): EventSink {
   const lastProgress = new Map<string, number>();
   // Lifecycle events only (not progress or logs): enough to recap failures and cancellations.
   let state: RunState = initialRunState;
+  // Consecutive stage-planned events, written as one `status`-like block: a foreach group of
+  // 500 stages takes a few lines, not 500.
+  let plan: { time: number; entries: StatusEntry[] } | undefined;
   const broken = watchForBrokenPipe(opts.out);
   const write = (time: number, text: string) => {
     if (broken.value) return;
@@ -113,9 +118,31 @@ export function createPlainSink(opts: PlainSinkOptions): EventSink {
       `${lines.map((line, i) => (i === 0 ? `${paint('dim', stamp)} ${line}` : `${indent}${line}`)).join('\n')}\n`,
     );
   };
+  const flushPlan = () => {
+    if (plan === undefined) return;
+    const status = renderStatus(plan.entries, {
+      color: opts.color,
+      width: opts.planWidth ?? 120,
+    });
+    write(plan.time, `plan\n${status.trimEnd()}`);
+    plan = undefined;
+  };
   return {
     emit(event) {
       try {
+        if (event.type === 'stage-planned') {
+          state = reduceRun(state, event);
+          plan ??= { time: event.time, entries: [] };
+          plan.entries.push({
+            id: event.stageId,
+            name: state.stages.get(event.stageId)?.name ?? event.stageId,
+            kind: event.kind,
+            willRun: event.willRun,
+            reason: event.reason,
+          });
+          return;
+        }
+        flushPlan();
         if (event.type === 'stage-progress') {
           const last = lastProgress.get(event.stageId);
           const final = event.progress.total > 0 && event.progress.done >= event.progress.total;
@@ -135,7 +162,14 @@ export function createPlainSink(opts: PlainSinkOptions): EventSink {
         // A logger must never break the run (a closed pipe, say).
       }
     },
-    close: () => drain(opts.out, broken),
+    close: () => {
+      try {
+        flushPlan();
+      } catch {
+        // As in emit: never into the engine.
+      }
+      return drain(opts.out, broken);
+    },
   };
 }
 

@@ -16,6 +16,7 @@ export interface StatusRenderOptions {
 interface Group {
   name: string;
   kind: string;
+  /** More than one stage: drawn as `name[*]` with counts. */
   expanded: boolean;
   entries: StatusEntry[];
 }
@@ -30,8 +31,8 @@ function groupEntries(entries: StatusEntry[]): Group[] {
       groups.set(entry.name, group);
     }
     group.entries.push(entry);
-    if (entry.id !== entry.name) group.expanded = true;
   }
+  for (const group of groups.values()) group.expanded = group.entries.length > 1;
   return [...groups.values()];
 }
 
@@ -51,7 +52,8 @@ export function renderStatus(entries: StatusEntry[], opts: StatusRenderOptions):
   const groups = groupEntries(entries);
   if (groups.length === 0) return `${paint('dim', 'no stages')}\n`;
 
-  const labels = groups.map((g) => (g.expanded ? `${g.name}[*]` : g.name));
+  // A foreach that expanded to one stage reads best as that stage.
+  const labels = groups.map((g) => (g.expanded ? `${g.name}[*]` : (g.entries[0]?.id ?? g.name)));
   const labelWidth = Math.min(
     Math.max(...labels.map((l) => Array.from(l).length)),
     Math.floor(width * 0.4),
@@ -87,15 +89,17 @@ export function renderStatus(entries: StatusEntry[], opts: StatusRenderOptions):
       lines.push(...reasonLines(willRun, width, opts, paint));
   });
 
-  const total = entries.length;
-  const running = entries.filter((e) => e.willRun).length;
-  lines.push(
-    paint(
-      'dim',
-      truncate(`${total} stages: ${total - running} up to date, ${running} will run`, width),
-    ),
-  );
+  lines.push(paint('dim', truncate(totalLine(entries), width)));
   return `${lines.join('\n')}\n`;
+}
+
+/** `22 stages: 5 up to date, 17 will run (split 1, train 16)`: what will run, by kind. */
+function totalLine(entries: StatusEntry[]): string {
+  const byKind = new Map<string, number>();
+  for (const e of entries) if (e.willRun) byKind.set(e.kind, (byKind.get(e.kind) ?? 0) + 1);
+  const running = [...byKind.values()].reduce((a, b) => a + b, 0);
+  const kinds = [...byKind].map(([kind, n]) => `${kind} ${n}`).join(', ');
+  return `${entries.length} stages: ${entries.length - running} up to date, ${running} will run${running > 0 ? ` (${kinds})` : ''}`;
 }
 
 /** Stages that will not run are "cached", or "assumed fresh" when the user said so. */

@@ -47,7 +47,14 @@ describe('plain mode', () => {
     expect(lines[0]).toBe(
       '03:04:05 run advrob (profile paper, backend wasm, jobs 2): 6 stages, run id run-1',
     );
-    expect(lines).toContain('03:04:05 plan   train[a,0]: will run, never run');
+    expect(lines.slice(1, 7)).toEqual([
+      '03:04:05 plan',
+      '         ✓ prepare          split   up to date',
+      '         ● train[*]         train   4: 4 will run',
+      '             never run ×4  train[a,0], train[a,1], train[b,0], train[b,1]',
+      '         ● attack[a,0,pgd]  attack  will run: never run',
+      '         6 stages: 1 up to date, 5 will run (train 4, attack 1)',
+    ]);
     expect(lines).toContain('03:04:05 cached prepare');
     expect(lines).toContain('03:04:06 start  train[a,0]');
     expect(lines).toContain('03:05:06 done   train[a,0] in 1m00s');
@@ -57,7 +64,7 @@ describe('plain mode', () => {
     expect(lines).toContain(`${' '.repeat(16)}| Error: loss is not finite`);
     expect(lines).toContain(`${' '.repeat(16)}log: /ws/cache/logs/train[b,0].log`);
     expect(lines).toContain('03:05:15 skip   attack[a,0,pgd]: train[b,0] failed');
-    for (const line of lines) expect(line).toMatch(/^(\d\d:\d\d:\d\d| {9})/);
+    for (const line of lines) expect(line).toMatch(/^(\d\d:\d\d:\d\d | {9})/);
   });
 
   it('honours NO_COLOR even on a terminal, and colours only when allowed', async () => {

@@ -60,7 +60,7 @@ describe('renderStatus', () => {
       '● train[*]  train  20: 4 cached, 16 will run',
       '    never run ×14  train[normal,4], train[normal,5], train[normal,6], train[normal,7], … (+10)',
       '    upstream will run: split ×2  train[overfitting,0], train[overfitting,1]',
-      '22 stages: 5 up to date, 17 will run',
+      '22 stages: 5 up to date, 17 will run (split 1, train 16)',
     ]);
     fits(text, 100);
   });
@@ -85,6 +85,21 @@ describe('renderStatus', () => {
     expect(plain).not.toContain('\x1b');
     expect(colored).toContain('\x1b[33m●');
     expect(stripEscapes(colored)).toBe(plain);
+  });
+
+  it('shows a foreach that expanded to one stage as that stage', () => {
+    const one: StatusEntry[] = [
+      {
+        id: 'attack[a,0,pgd]',
+        name: 'attack',
+        kind: 'attack',
+        willRun: true,
+        reason: { type: 'code-changed', kind: 'attack' },
+      },
+    ];
+    expect(renderStatus(one, { color: false, width: 80 }).split('\n')[0]).toBe(
+      "● attack[a,0,pgd]  attack  will run: code of kind 'attack' changed",
+    );
   });
 
   it('says when every stage is fresh', () => {

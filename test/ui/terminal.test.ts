@@ -184,7 +184,7 @@ describe('the CLI without a terminal', () => {
     expect(result.status).toBe(1);
     expect(result.stdout + result.stderr).not.toContain('\x1b');
     const lines = result.stdout.trimEnd().split('\n');
-    for (const line of lines) expect(line).toMatch(/^(\d\d:\d\d:\d\d | {16})/);
+    for (const line of lines) expect(line).toMatch(/^(\d\d:\d\d:\d\d | {9})/);
     expect(lines).toContain(`${' '.repeat(16)}| about to fail`);
     expect(lines.at(-1)).toMatch(/^\d\d:\d\d:\d\d failed boom: log cache\/logs\/.+\/boom\.log$/);
   });
