@@ -1,7 +1,7 @@
 /**
  * Maximum-likelihood fit of a three-parameter Weibull (scipy.stats.weibull_min: shape c,
  * location loc, scale), as `weibull_min.fit(data, c_init, optimizer=scipy.optimize.fmin)`
- * does in scipy >= 1.11, which is how IBM ART's CLEVER estimates the Lipschitz constant:
+ * does in current scipy, which is how IBM ART's CLEVER estimates the Lipschitz constant:
  *  - start: c = c_init, scale = sqrt(var / (G(1+2/c) - G(1+1/c)^2)), loc = mean - scale G(1+1/c)
  *    (moment matching for the given shape; G is the gamma function);
  *  - objective: scipy's penalised negative log-likelihood (`_penalized_nnlf`): points outside
