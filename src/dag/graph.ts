@@ -156,6 +156,32 @@ class GraphBuilder {
     );
   }
 
+  /** First error of each (group, input), with its count: not one line per expansion. */
+  private readonly reported = new Map<string, { diagnostic: Diagnostic; more: number }>();
+
+  private resolveReportingOnce(stage: StageDraft, raw: RawInput): StageInput | undefined {
+    const before = this.errors.length;
+    const input = this.resolveInput(stage, raw);
+    if (this.errors.length === before) return input;
+    const key = `${stage.name}\0${raw.name}`;
+    const first = this.reported.get(key);
+    if (!first) {
+      this.reported.set(key, { diagnostic: this.errors[before] as Diagnostic, more: 0 });
+      this.errors.length = before + 1;
+      return input;
+    }
+    this.errors.length = before;
+    first.more++;
+    return input;
+  }
+
+  private noteRepeats(): void {
+    for (const { diagnostic, more } of this.reported.values()) {
+      if (more > 0)
+        diagnostic.message += ` (and ${more} more stage${more > 1 ? 's' : ''} of this group)`;
+    }
+  }
+
   private resolveInput(stage: StageDraft, raw: RawInput): StageInput | undefined {
     const ref = parseRef(raw.ref);
     if (!ref) {
@@ -229,7 +255,7 @@ class GraphBuilder {
         checkedGroups.add(draft.name);
         if (!this.checkDeclared(draft)) continue;
       }
-      const inputs = draft.rawInputs.map((raw) => this.resolveInput(draft, raw));
+      const inputs = draft.rawInputs.map((raw) => this.resolveReportingOnce(draft, raw));
       stages.push({
         id: draft.id,
         name: draft.name,
@@ -241,6 +267,7 @@ class GraphBuilder {
         location: draft.location,
       });
     }
+    this.noteRepeats();
     return stages;
   }
 }

@@ -104,18 +104,14 @@ function applySet(tree: JsonObject, set: string, line: number): Result<JsonObjec
         cliError('--set', line, column, `empty name in '${set.slice(0, eq)}'; expected PATH=VALUE`),
       ]);
     if (!keys.includes(segment)) {
-      const expected =
-        isObject(parent) || Array.isArray(parent)
+      const expected = Array.isArray(parent)
+        ? `expected an index from 0 to ${parent.length - 1}`
+        : isObject(parent)
           ? `expected one of ${keys.join(', ')} (--set only changes existing params)`
           : `${where} is ${JSON.stringify(parent)}, not a mapping`;
+      const hint = isObject(parent) ? didYouMean(segment, keys) : undefined;
       return fail([
-        cliError(
-          '--set',
-          line,
-          column,
-          `no param '${segment}' in ${where}; ${expected}`,
-          didYouMean(segment, keys),
-        ),
+        cliError('--set', line, column, `no param '${segment}' in ${where}; ${expected}`, hint),
       ]);
     }
     const container = parent as JsonObject | Json[];
@@ -170,17 +166,19 @@ function lookupName(name: string, scope: Scope, expr: string): Lookup {
 function member(value: Json, key: string | number, walked: string, expr: string): Lookup {
   if (isObject(value) && Object.hasOwn(value, String(key)))
     return { ok: true, value: value[String(key)] as Json };
-  if (Array.isArray(value) && typeof key === 'number' && key in value)
-    return { ok: true, value: value[key] as Json };
+  const index = typeof key === 'number' ? key : /^\d+$/.test(key) ? Number(key) : -1;
+  if (Array.isArray(value) && index >= 0 && index < value.length)
+    return { ok: true, value: value[index] as Json };
   const keys = childKeys(value);
-  const what =
-    isObject(value) || Array.isArray(value)
+  const what = Array.isArray(value)
+    ? `expected an index from 0 to ${value.length - 1}`
+    : isObject(value)
       ? `expected one of ${keys.join(', ')}`
       : `${walked} is ${JSON.stringify(value)}, not a mapping`;
   return {
     ok: false,
     message: `no key '${key}' in ${walked} (in \${${expr}}); ${what}`,
-    hint: didYouMean(String(key), keys),
+    hint: isObject(value) ? didYouMean(String(key), keys) : undefined,
   };
 }
 

@@ -611,6 +611,31 @@ export const errorCases: ErrorCase[] = [
       'pipeline.yaml:5:25: dependency cycle: a -> a; a stage cannot read its own output, directly or through others',
     ],
   },
+  {
+    name: 'an input error is reported once per foreach group',
+    yaml: y(
+      ...head,
+      '  sel:',
+      '    kind: select',
+      '    foreach: { fold: { range: 3 } }',
+      '    inputs: { history: "trian[%{fold}]" }',
+    ),
+    expected: [
+      "pipeline.yaml:23:25: input 'history' of stage 'sel[0]': unknown stage 'trian'; expected the name of a stage in this pipeline (and 2 more stages of this group)",
+    ],
+  },
+  {
+    name: 'index past the end of a list',
+    yaml: y(
+      'version: 1',
+      'params: { sets: [a] }',
+      'stages:',
+      '  data: { kind: fetch, params: { dataset: "%{sets.1}" } }',
+    ),
+    expected: [
+      "pipeline.yaml:4:44: no key '1' in sets (in %{sets.1}); expected an index from 0 to 0",
+    ],
+  },
   // profiles and --set
   {
     name: 'unknown profile',

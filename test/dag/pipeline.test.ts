@@ -159,6 +159,19 @@ describe('loadPipeline', () => {
     expect(stage(p, 'data').params).toEqual({ dataset: 'from-b' });
   });
 
+  test('lists are indexed by number in interpolation and in --set', () => {
+    const p = load(
+      y(
+        'version: 1',
+        'params: { sets: [a, b] }',
+        'stages:',
+        '  data: { kind: fetch, params: { dataset: "%{sets.1}" } }',
+      ),
+      { sets: ['sets.1=c'] },
+    );
+    expect(stage(p, 'data').params).toEqual({ dataset: 'c' });
+  });
+
   test('foreach over a list, a whole-value list, and booleans', () => {
     const p = load(
       y(
