@@ -54,39 +54,6 @@ export interface DistancesFile {
   linf: number[];
 }
 
-/** Per-example L0 (pixels changed, a pixel counted once over its channels), L2 and L-inf. */
-export function perturbationSizes(
-  original: Float32Array,
-  adversarial: Float32Array,
-  shape: readonly [number, number, number, number],
-): { l0: number[]; l2: number[]; linf: number[] } {
-  const [n, h, w, c] = shape;
-  const pixels = h * w;
-  const l0: number[] = [];
-  const l2: number[] = [];
-  const linf: number[] = [];
-  for (let i = 0; i < n; i++) {
-    let changed = 0;
-    let squares = 0;
-    let max = 0;
-    for (let p = 0; p < pixels; p++) {
-      let pixelChanged = false;
-      for (let ch = 0; ch < c; ch++) {
-        const at = (i * pixels + p) * c + ch;
-        const d = Math.abs((adversarial[at] as number) - (original[at] as number));
-        if (d !== 0) pixelChanged = true;
-        squares += d * d;
-        if (d > max) max = d;
-      }
-      if (pixelChanged) changed++;
-    }
-    l0.push(changed);
-    l2.push(Math.sqrt(squares));
-    linf.push(max);
-  }
-  return { l0, l2, linf };
-}
-
 const NUMBER: JsonObject = { type: 'number' };
 
 const CONFIG_SCHEMA: JsonObject = {
@@ -214,8 +181,8 @@ export const attack = defineStage<AttackParams>({
         output: c.output,
       });
     }
+    const { perturbationDistances } = await import('../ml/metrics/distances.js');
     const shape = x.shape as [number, number, number, number];
-    const original = x.dataSync() as Float32Array;
     const adv = adversarial.dataSync() as Float32Array;
     const predicted =
       keep > 0 ? predictLabels(classifier, adversarial, p.batch_size) : new Int32Array(0);
@@ -224,13 +191,15 @@ export const attack = defineStage<AttackParams>({
     saveNpy(join(ctx.outDir, 'adversarial.npy'), shape, adv);
     saveNpy(join(ctx.outDir, 'labels.npy'), [keep], labels);
     saveNpy(join(ctx.outDir, 'test_indices.npy'), [keep], indices);
-    const sizes = perturbationSizes(original, adv, shape);
+    const sizes = perturbationDistances(x, adversarial);
     const distances: DistancesFile = {
       stage: ctx.stageId,
       regime: p.regime,
       fold: p.fold,
       attack: p.attack,
-      ...sizes,
+      l0: Array.from(sizes.l0),
+      l2: Array.from(sizes.l2),
+      linf: Array.from(sizes.linf),
     };
     writeJson(join(ctx.outDir, 'distances.json'), distances);
     writeJson(join(ctx.outDir, 'attack.json'), {

@@ -11,6 +11,7 @@ import { attack } from './attack.js';
 import { command } from './command.js';
 import { evaluate } from './evaluate.js';
 import { fetchStage } from './fetch.js';
+import { metrics } from './metrics.js';
 import { plot } from './plot.js';
 import { report } from './report.js';
 import { select } from './select.js';
@@ -26,6 +27,7 @@ export const kinds: StageKind<any>[] = [
   select,
   attack,
   evaluate,
+  metrics,
   aggregate,
   plot,
   report,
