@@ -18,6 +18,19 @@ export class ArtifactsView {
     this.markers = path.join(store.cacheDir, 'views');
   }
 
+  /** Removes half-built views a killed run left behind (call only under the run lock). */
+  sweep(): void {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(this.root);
+    } catch {
+      return;
+    }
+    for (const name of names)
+      if (name.startsWith('.building-'))
+        fs.rmSync(path.join(this.root, name), { recursive: true, force: true });
+  }
+
   dir(stageId: string): string {
     return path.join(this.root, stageId);
   }

@@ -71,6 +71,13 @@ export async function runPipeline(
   const statCache = new StatCache(paths.statCache);
   const view = new ArtifactsView(paths.artifacts, store);
   const { pipeline } = opts;
+  // We hold the lock: whatever a killed run left half-made can go.
+  view.sweep();
+  try {
+    fs.rmSync(store.tmpDir, { recursive: true, force: true });
+  } catch {
+    // a dying stage process of a killed run may still be writing there; gc gets it later
+  }
   const selected = selectStages(pipeline, opts.targets);
   const planner = new Planner(pipeline, opts.registry, store, statCache, opts.workspace, {
     force: expandNames(pipeline, opts.force, '--force'),

@@ -291,13 +291,17 @@ stages:
     const child = r.start(['run', '--json']);
     const done = finished(child);
     let seen = '';
+    let sent = false;
     child.stdout?.on('data', (d: Buffer) => {
       seen += d.toString();
       const started = seen
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .some((l) => l.includes('"stage-started"') && l.includes('"stageId":"slow"'));
-      if (started) child.kill('SIGINT');
+      if (started && !sent) {
+        sent = true;
+        child.kill('SIGINT');
+      }
     });
     const result = await done;
     expect(result.code).toBe(130);
@@ -373,7 +377,7 @@ stages:
     const verify = await r.run(['verify']);
     expect(verify.code).toBe(1);
     expect(verify.stdout).toContain(`corrupt object ${entry?.digest}`);
-    expect(verify.stdout).toMatch(/used by C\b/);
+    expect(verify.stdout).toMatch(/used by (.*, )?C(,|$)/m);
     const recompute = await r.run(['verify', '--recompute', 'C']);
     expect(recompute.stdout).toContain('recomputed identically');
   });
@@ -384,12 +388,12 @@ version: 1
 stages:
   src:
     kind: command
-    foreach: { i: { range: 12 } }
+    foreach: { i: { range: 10 } }
     cmd: seq 1 $((\${i} * 300 + 2000)) > data.txt; mkdir -p sub; echo \${i} > sub/i.txt
     outs: [data.txt, sub]
   mid:
     kind: command
-    foreach: { i: { range: 12 } }
+    foreach: { i: { range: 10 } }
     inputs: { d: "src[\${i}]:data.txt" }
     cmd: cksum < "$IN_D" > h.txt
     outs: [h.txt]
@@ -402,7 +406,7 @@ stages:
     const reference = rig({ 'pipeline.yaml': pipeline });
     expect((await reference.run(['run', '--jobs', '4'])).code).toBe(0);
     const crashed = rig({ 'pipeline.yaml': pipeline });
-    for (const delayMs of [150, 900, 400, 1300]) {
+    for (const delayMs of [150, 700, 400, 1100]) {
       const child = crashed.start(['run', '--jobs', '4']);
       const done = finished(child);
       await new Promise((res) => setTimeout(res, delayMs));
