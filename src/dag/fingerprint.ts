@@ -10,42 +10,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const PUNCTUATORS = [
-  '>>>=',
-  '...',
-  '===',
-  '!==',
-  '**=',
-  '<<=',
-  '>>=',
-  '>>>',
-  '&&=',
-  '||=',
-  '??=',
-  '=>',
-  '==',
-  '!=',
-  '<=',
-  '>=',
-  '&&',
-  '||',
-  '??',
-  '?.',
-  '++',
-  '--',
-  '+=',
-  '-=',
-  '*=',
-  '/=',
-  '%=',
-  '&=',
-  '|=',
-  '^=',
-  '**',
-  '<<',
-  '>>',
-];
-
 /** After these words a `/` starts a regular expression, not a division. */
 const REGEX_AFTER_WORD = new Set([
   'return',
@@ -64,15 +28,42 @@ const REGEX_AFTER_WORD = new Set([
   'await',
 ]);
 
-const NUMBER =
-  /(?:0[xXoObB][0-9a-fA-F_]+n?|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?n?)/y;
-const WORD = /[A-Za-z_$#\\\u0080-\uffff][\w$\\\u0080-\uffff]*/y;
-const SPACE = /[\s\uFEFF]+/y;
+/**
+ * The next token where no context is needed, longest alternative first where they overlap.
+ * One native regex per token keeps a cold process fast (kinds are fingerprinted at startup).
+ * Templates, regex literals and `}` are decided by the tokenizer before this runs.
+ */
+const TOKEN = new RegExp(
+  [
+    /[\s\uFEFF]+/, // layout
+    /\/\/[^\n]*/, // line comment
+    /\/\*[\s\S]*?(?:\*\/|$)/, // block comment
+    /"(?:[^"\\\n]|\\[\s\S])*"?/, // strings
+    /'(?:[^'\\\n]|\\[\s\S])*'?/,
+    /0[xXoObB][0-9a-fA-F_]+n?|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?n?/, // numbers
+    /[A-Za-z_$#\\\u0080-\uffff][\w$\\\u0080-\uffff]*/, // words (and private #names)
+    />>>=|\.\.\.|===|!==|\*\*=|<<=|>>=|>>>|&&=|\|\|=|\?\?=/, // punctuators
+    /=>|==|!=|<=|>=|&&|\|\||\?\?|\?\.|\+\+|--|[-+*/%&|^]=|\*\*|<<|>>/,
+    /[\s\S]/,
+  ]
+    .map((r) => r.source)
+    .join('|'),
+  'y',
+);
 
 type Kind = 'word' | 'number' | 'string' | 'template' | 'regex' | 'punct';
 interface Token {
   kind: Kind;
   text: string;
+}
+
+function kindOf(text: string): Kind | undefined {
+  const c = text[0] as string;
+  if (/[\s\uFEFF]/.test(c) || text.startsWith('//') || text.startsWith('/*')) return undefined;
+  if (c === '"' || c === "'") return 'string';
+  if (/\d/.test(c) || (c === '.' && text.length > 1 && text !== '...')) return 'number';
+  if (/[A-Za-z_$#\\\u0080-\uffff]/.test(c)) return 'word';
+  return 'punct';
 }
 
 /** A small JS/TS tokenizer: enough to drop comments and layout without changing meaning. */
@@ -85,20 +76,12 @@ class Tokenizer {
   constructor(private readonly src: string) {}
 
   run(): Token[] {
-    if (this.src.startsWith('#!')) this.i = this.lineEnd(0);
+    if (this.src.startsWith('#!')) {
+      const lineEnd = this.src.indexOf('\n');
+      this.i = lineEnd < 0 ? this.src.length : lineEnd;
+    }
     while (this.i < this.src.length) this.next();
     return this.tokens;
-  }
-
-  private lineEnd(from: number): number {
-    const n = this.src.indexOf('\n', from);
-    return n < 0 ? this.src.length : n;
-  }
-
-  private sticky(re: RegExp): string | undefined {
-    re.lastIndex = this.i;
-    const m = re.exec(this.src);
-    return m?.[0] || undefined;
   }
 
   private push(kind: Kind, end: number): void {
@@ -107,53 +90,24 @@ class Tokenizer {
   }
 
   private next(): void {
-    const src = this.src;
-    const c = src[this.i] as string;
-    const space = this.sticky(SPACE);
-    if (space) {
-      this.i += space.length;
-    } else if (src.startsWith('//', this.i)) {
-      this.i = this.lineEnd(this.i);
-    } else if (src.startsWith('/*', this.i)) {
-      const end = src.indexOf('*/', this.i + 2);
-      this.i = end < 0 ? src.length : end + 2;
-    } else if (c === '"' || c === "'") {
-      this.push('string', this.quoted(c));
-    } else if (c === '`') {
+    const c = this.src[this.i];
+    const after = this.src[this.i + 1];
+    if (c === '`') {
       this.template(this.i + 1);
     } else if (c === '}' && this.braces.at(-1) === 'template') {
       this.braces.pop();
       this.template(this.i + 1);
-    } else if (c === '/' && this.regexAllowed()) {
+    } else if (c === '/' && after !== '/' && after !== '*' && this.regexAllowed()) {
       this.push('regex', this.regexEnd() ?? this.i + 1);
     } else {
-      this.other(c);
+      TOKEN.lastIndex = this.i;
+      const text = (TOKEN.exec(this.src) as RegExpExecArray)[0];
+      const kind = kindOf(text);
+      if (text === '{') this.braces.push('brace');
+      if (text === '}') this.braces.pop();
+      if (kind) this.push(kind, this.i + text.length);
+      else this.i += text.length;
     }
-  }
-
-  private other(c: string): void {
-    const number = this.sticky(NUMBER);
-    if (number && /[\d.]/.test(c)) {
-      this.push('number', this.i + number.length);
-      return;
-    }
-    const word = this.sticky(WORD);
-    if (word) {
-      this.push('word', this.i + word.length);
-      return;
-    }
-    if (c === '{') this.braces.push('brace');
-    if (c === '}') this.braces.pop();
-    const op = PUNCTUATORS.find((p) => this.src.startsWith(p, this.i)) ?? c;
-    this.push('punct', this.i + op.length);
-  }
-
-  private quoted(quote: string): number {
-    let j = this.i + 1;
-    while (j < this.src.length && this.src[j] !== quote && this.src[j] !== '\n') {
-      j += this.src[j] === '\\' ? 2 : 1;
-    }
-    return Math.min(j + 1, this.src.length);
   }
 
   /** Scans a template chunk from `from` up to its closing backtick or the next `${`. */
@@ -256,15 +210,26 @@ function resolveLocal(fromFile: string, spec: string): string {
   throw new Error(`code fingerprint: ${fromFile} imports '${spec}', which does not exist`);
 }
 
-const tokenCache = new Map<string, string[]>();
+interface ModuleCode {
+  /** sha256 of the module's token stream. */
+  digest: string;
+  imports: string[];
+}
 
-function tokensOf(file: string): string[] {
-  let tokens = tokenCache.get(file);
-  if (!tokens) {
-    tokens = tokenize(readFileSync(file, 'utf8'));
-    tokenCache.set(file, tokens);
+const moduleCache = new Map<string, ModuleCode>();
+
+/** Each file is read, tokenized and hashed once per process, however many kinds share it. */
+function codeOf(file: string): ModuleCode {
+  let code = moduleCache.get(file);
+  if (!code) {
+    const tokens = tokenize(readFileSync(file, 'utf8'));
+    const digest = createHash('sha256')
+      .update(tokens.map((t) => `${t.length}:${t}`).join(''))
+      .digest('hex');
+    code = { digest, imports: relativeImports(tokens) };
+    moduleCache.set(file, code);
   }
-  return tokens;
+  return code;
 }
 
 /** The module and everything it reaches through relative imports. */
@@ -272,7 +237,7 @@ function localClosure(entry: string): string[] {
   const seen = new Set<string>([entry]);
   const queue = [entry];
   for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-    for (const spec of relativeImports(tokensOf(file))) {
+    for (const spec of codeOf(file).imports) {
       const target = resolveLocal(file, spec);
       if (!seen.has(target)) {
         seen.add(target);
@@ -286,7 +251,7 @@ function localClosure(entry: string): string[] {
 const fingerprints = new Map<string, string>();
 
 /**
- * sha256 hex over (path relative to the kind's module directory, tokens) of each module in
+ * sha256 hex over (path relative to the kind's module directory, token digest) of each module in
  * the closure, sorted by that path: absolute paths never enter, so moving the checkout
  * keeps the cache. `moduleUrl` must be a file: URL (a kind's `import.meta.url`).
  */
@@ -304,10 +269,7 @@ export function codeFingerprint(moduleUrl: string): string {
     .map((file) => ({ file, name: relative(root, file).split(sep).join('/') }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const hash = createHash('sha256');
-  for (const { file, name } of files) {
-    hash.update(`${name.length}:${name}`);
-    for (const token of tokensOf(file)) hash.update(`${token.length}:${token}`);
-  }
+  for (const { file, name } of files) hash.update(`${name.length}:${name}:${codeOf(file).digest}`);
   const fingerprint = hash.digest('hex');
   fingerprints.set(moduleUrl, fingerprint);
   return fingerprint;

@@ -89,6 +89,28 @@ describe('tokenize', () => {
     expect(tokenize('[1,,]')).not.toEqual(tokenize('[1,]'));
   });
 
+  test('skips a hashbang line and reads numbers, private names and spread', () => {
+    expect(tokenize('#!/usr/bin/env node\nx = .5e-3 + 0x1F + 1_000n; this.#p = [...a];')).toEqual([
+      'x',
+      '=',
+      '.5e-3',
+      '+',
+      '0x1F',
+      '+',
+      '1_000n',
+      ';',
+      'this',
+      '.',
+      '#p',
+      '=',
+      '[',
+      '...',
+      'a',
+      ']',
+      ';',
+    ]);
+  });
+
   test('finds relative static, re-export, side-effect and literal dynamic imports only', () => {
     const tokens = tokenize(
       `import a from './a.js'; export * from "../b.js"; import './c.js'; await import('./d.js'); import x from 'pkg'; Array.from('./no.js');`,
