@@ -141,20 +141,31 @@ describe('ink mode', () => {
     expect(output.lastIndexOf('\x1b[?25h')).toBeGreaterThan(output.lastIndexOf('\x1b[?25l'));
   });
 
-  it('follows the terminal width when it is resized', async () => {
+  it('redraws at the new width when the terminal is resized, before any new event', async () => {
     const terminal = new FakeTerminal();
     const sink = createInkSink({
       out: terminal as unknown as NodeJS.WriteStream,
       color: false,
       patchConsole: false,
+      now: () => t0 + 70_000,
     });
+    const lastFrame = () => {
+      const frame = terminal.writes.filter((w) => w.includes('advrob')).at(-1) ?? '';
+      return stripEscapes(frame).split('\n');
+    };
+    // A 250 ms pause lets the 100 ms frame timer (and Ink's trailing write) fire first.
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 250));
     for (const event of failedRun()) sink.emit(event);
+    await settle();
+    expect(Math.max(...lastFrame().map((l) => Array.from(l).length))).toBeGreaterThan(50);
     terminal.columns = 50;
     terminal.emit('resize');
+    await settle();
+    const lines = lastFrame();
+    for (const line of lines) expect(Array.from(line).length).toBeLessThanOrEqual(50);
+    // Laid out again for 50 columns (bars shrunk, elapsed time kept), not merely cut by Ink.
+    expect(lines.find((l) => l.startsWith('▶ train[a,1]'))).toMatch(/ epoch 34\/35 █+░* .* 1m09s$/);
     await sink.close?.();
-    const last = terminal.writes.filter((w) => w.includes('advrob')).at(-1) ?? '';
-    const visible = stripEscapes(last);
-    for (const line of visible.split('\n')) expect(Array.from(line).length).toBeLessThanOrEqual(50);
   });
 });
 
