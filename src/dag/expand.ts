@@ -88,7 +88,11 @@ class Expander {
 
   private distinct(name: string, ids: string[]): boolean {
     const seen = new Set<string>();
-    const duplicate = ids.find((id) => seen.size === seen.add(id).size);
+    const duplicate = ids.find((id) => {
+      if (seen.has(id)) return true;
+      seen.add(id);
+      return false;
+    });
     if (duplicate === undefined) return true;
     this.errors.push(
       error(

@@ -18,21 +18,17 @@ import type { StageRegistry } from './stage-kind.js';
 import { dottedPath, validateAgainst } from './validate.js';
 
 /**
- * Errors in source order, so the first one printed is the first one in the file; an error
- * found again through another foreach expansion is reported once.
+ * Errors in source order (each phase reports about one file, or one flag), so the first one
+ * printed is the first one in the file; an error found again through another foreach
+ * expansion is reported once.
  */
 function inSourceOrder(found: Diagnostic[]): Diagnostic[] {
-  const seen = new Set<string>();
-  const diagnostics = found.filter((d) => seen.size < seen.add(formatDiagnostic(d)).size);
-  const rank = (d: Diagnostic): [string, number, number] => [
-    d.location?.file ?? '',
-    d.location?.line ?? 0,
-    d.location?.column ?? 0,
-  ];
-  return [...diagnostics].sort((a, b) => {
-    const [fa, la, ca] = rank(a);
-    const [fb, lb, cb] = rank(b);
-    return fa === fb ? la - lb || ca - cb : 0;
+  const unique = new Map(found.map((d) => [formatDiagnostic(d), d]));
+  const at = (d: Diagnostic): number[] => [d.location?.line ?? 0, d.location?.column ?? 0];
+  return [...unique.values()].sort((a, b) => {
+    const [la = 0, ca = 0] = at(a);
+    const [lb = 0, cb = 0] = at(b);
+    return la - lb || ca - cb;
   });
 }
 
