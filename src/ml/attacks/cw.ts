@@ -4,7 +4,8 @@
  * + ||x' - x||_2^2 on the model OUTPUT (probabilities by default, as the paper's softmax
  * model; logits on request), gradient steps with ART's halving/doubling line search, and
  * ART's binary search over c (including its quirks, documented in docs/attacks-and-metrics.md).
- * Examples are independent, so the batch size does not change results.
+ * Examples are independent, so the batch size does not change results; the line search runs
+ * the model only on the examples that still search.
  * Must never return an example it has not verified as adversarial: failures return x itself.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -139,25 +140,41 @@ async function attackBatch(
 ): Promise<tf.Tensor4D> {
   const n = xb.shape[0];
 
-  // ART's CarliniL2Method._loss: outputs, squared L2 distance, c * margin term + distance.
-  const objective = (xAdv: tf.Tensor4D, c: Float64Array): Objective => {
-    const [zT, l2T] = tf.tidy(() => [
-      outputOf(classifier, xAdv, p.output),
-      tf.sum(tf.reshape(tf.square(tf.sub(xb, xAdv)), [n, -1]), 1),
-    ]);
+  const all = Int32Array.from({ length: n }, (_, i) => i);
+  // ART's CarliniL2Method._loss: outputs, squared L2 distance, c * margin term + distance, for
+  // the examples `rows` of the batch `xAdv` (the model only runs on those rows).
+  const objective = (xAdv: tf.Tensor4D, c: Float64Array, rows: Int32Array = all): Objective => {
+    const m = rows.length;
+    const [zT, l2T] = tf.tidy(() => {
+      const subset = m === n ? null : tf.tensor1d(rows, 'int32');
+      const xr = subset === null ? xAdv : (tf.gather(xAdv, subset) as tf.Tensor4D);
+      const x0 = subset === null ? xb : (tf.gather(xb, subset) as tf.Tensor4D);
+      return [
+        outputOf(classifier, xr, p.output),
+        tf.sum(tf.reshape(tf.square(tf.sub(x0, xr)), [m, -1]), 1),
+      ];
+    });
     const z = zT.dataSync() as Float32Array;
     const l2 = Float64Array.from(l2T.dataSync());
     tf.dispose([zT, l2T]);
-    const k = z.length / n;
-    const loss = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
+    const k = z.length / m;
+    const loss = new Float64Array(m);
+    for (let r = 0; r < m; r++) {
+      const i = rows[r] as number;
       const yi = y[i] as number;
       let other = Number.NEGATIVE_INFINITY;
-      for (let j = 0; j < k; j++) if (j !== yi) other = Math.max(other, z[i * k + j] as number);
-      const margin = Math.max((z[i * k + yi] as number) - other + p.confidence, 0);
-      loss[i] = (c[i] as number) * margin + (l2[i] as number);
+      for (let j = 0; j < k; j++) if (j !== yi) other = Math.max(other, z[r * k + j] as number);
+      const margin = Math.max((z[r * k + yi] as number) - other + p.confidence, 0);
+      loss[r] = (c[i] as number) * margin + (l2[r] as number);
     }
     return { z, l2, loss };
+  };
+
+  /** Indices of the set entries of a mask. */
+  const rowsOf = (mask: Uint8Array): Int32Array => {
+    const rows: number[] = [];
+    for (let i = 0; i < n; i++) if (mask[i]) rows.push(i);
+    return Int32Array.from(rows);
   };
 
   // ART's _loss_gradient in tanh space: c * grad(out[y] - out[j*]) + 2 (x' - x), times
@@ -235,14 +252,13 @@ async function attackBatch(
           const bestLr = new Float64Array(n);
           const halving = new Float64Array(n);
           const tryRates = (mask: Uint8Array): void => {
+            const rows = rowsOf(mask);
             const trial = trialPoint(xAdvTanh, pert, lr);
-            const ev = objective(trial, c);
+            const ev = objective(trial, c, rows);
             trial.dispose();
-            for (let i = 0; i < n; i++) {
-              if (mask[i]) {
-                l2[i] = ev.l2[i] as number;
-                loss[i] = ev.loss[i] as number;
-              }
+            for (const [r, i] of rows.entries()) {
+              l2[i] = ev.l2[r] as number;
+              loss[i] = ev.loss[r] as number;
             }
             for (let i = 0; i < n; i++) {
               if (at(loss, i) < at(bestLoss, i)) {
@@ -286,13 +302,13 @@ async function attackBatch(
             const nextAdv = tf.tidy(() => selectRows(update, fromTanh(xAdvTanh), xAdv));
             xAdv.dispose();
             xAdv = nextAdv;
-            const ev = objective(xAdv, c);
-            const k = ev.z.length / n;
-            for (let i = 0; i < n; i++) {
-              if (!update[i]) continue;
-              z.set(ev.z.subarray(i * k, (i + 1) * k), i * k);
-              l2[i] = ev.l2[i] as number;
-              loss[i] = ev.loss[i] as number;
+            const rows = rowsOf(update);
+            const ev = objective(xAdv, c, rows);
+            const k = ev.z.length / rows.length;
+            for (const [r, i] of rows.entries()) {
+              z.set(ev.z.subarray(r * k, (r + 1) * k), i * k);
+              l2[i] = ev.l2[r] as number;
+              loss[i] = ev.loss[r] as number;
             }
             success = Uint8Array.from(loss, (v, i) => (v - at(l2, i) <= 0 ? 1 : 0));
             for (let i = 0; i < n; i++) if (success[i]) overall[i] = 1;
