@@ -174,6 +174,7 @@ describe('MaxPoolGrad (wasm)', () => {
     { x: [3, 7, 6, 3], f: 3, s: 1, pad: 'valid', ties: false },
     { x: [2, 10, 10, 6], f: 2, s: 2, pad: 'valid', ties: true },
     { x: [1, 5, 5, 2], f: 2, s: 2, pad: 'same', ties: true },
+    { x: [2, 7, 5, 3], f: 2, s: 2, pad: 'valid', ties: true },
   ];
   for (const [i, c] of poolCases.entries()) {
     it(`matches the cpu backend${c.ties ? ' with ties (ReLU zeros)' : ''}: x ${c.x.join('x')} f ${c.f} s ${c.s} ${c.pad}`, async () => {

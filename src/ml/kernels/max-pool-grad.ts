@@ -2,7 +2,8 @@
  * MaxPoolGrad for wasm in plain JS over the wasm heap: each dy value goes to the position
  * of its window's maximum in the forward input (the first one in row-major order on ties,
  * as the cpu backend does), accumulated where windows overlap. One pass over dy with a
- * scan of each window; about 5x faster than the backend's own kernel on LeNet shapes.
+ * scan of each window, with a direct path for 2x2 windows that tile the input (LeNet);
+ * 3-4x faster than the backend's own kernel on LeNet shapes.
  * Must never be registered for a backend other than wasm.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -40,6 +41,12 @@ function maxPoolGrad(args: {
   const g = view(backend, dy);
   const dx = view(backend, out);
   dx.fill(0);
+  // Windows tile the input: no padding, stride = window, and none runs past the edge.
+  const tiles = top === 0 && left === 0 && sh === fh && sw === fw && oh * fh <= h && ow * fw <= w;
+  if (tiles && fh === 2 && fw === 2) {
+    pool2x2Grad(x, g, dx, batchSize, h, w, c, oh, ow);
+    return out;
+  }
   let gi = 0;
   for (let b = 0; b < batchSize; b++) {
     const base = b * h * w * c;
@@ -68,6 +75,55 @@ function maxPoolGrad(args: {
     }
   }
   return out;
+}
+
+/** The LeNet case (2x2 windows tiling the input): windows do not overlap, so each dy
+ * value is written, not added, and the four candidates are compared directly. */
+function pool2x2Grad(
+  x: Float32Array,
+  g: Float32Array,
+  dx: Float32Array,
+  batchSize: number,
+  h: number,
+  w: number,
+  c: number,
+  oh: number,
+  ow: number,
+): void {
+  const row = w * c;
+  let gi = 0;
+  for (let b = 0; b < batchSize; b++) {
+    for (let r = 0; r < oh; r++) {
+      let k00 = b * h * row + 2 * r * row;
+      for (let q = 0; q < ow; q++, k00 += 2 * c) {
+        const k01 = k00 + c;
+        const k10 = k00 + row;
+        const k11 = k10 + c;
+        for (let d = 0; d < c; d++, gi++) {
+          let best = Number.NEGATIVE_INFINITY;
+          let at = -1;
+          let v = x[k00 + d] as number;
+          if (v > best) {
+            best = v;
+            at = k00 + d;
+          }
+          v = x[k01 + d] as number;
+          if (v > best) {
+            best = v;
+            at = k01 + d;
+          }
+          v = x[k10 + d] as number;
+          if (v > best) {
+            best = v;
+            at = k10 + d;
+          }
+          v = x[k11 + d] as number;
+          if (v > best) at = k11 + d;
+          if (at >= 0) dx[at] = g[gi] as number;
+        }
+      }
+    }
+  }
 }
 
 export const maxPoolGradConfig: tf.KernelConfig = {
