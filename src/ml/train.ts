@@ -238,8 +238,12 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   let rng = Rng.fromSeed(opts.seed);
   let history: EpochRecord[] = [];
   const point = readResumePoint(outDir, fp);
-  const resumedFromEpoch = point === null ? 0 : Math.min(point.epoch, opts.epochs);
-  if (point !== null) {
+  const resumedFromEpoch = point?.epoch ?? 0;
+  if (point !== null && point.epoch >= opts.epochs) {
+    // Already trained at least this far: the result is the snapshot of the last epoch asked for.
+    loadWeightsInto(model, snapshotDir(outDir, opts.epochs));
+    history = point.history.slice(0, opts.epochs);
+  } else if (point !== null) {
     loadWeightsInto(model, snapshotDir(outDir, point.epoch));
     const bin = readFileSync(join(outDir, RESUME_DIR, point.optimizerFile));
     const named = tf.io.decodeWeights(
@@ -256,7 +260,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   }
 
   try {
-    for (let epoch = (point?.epoch ?? 0) + 1; epoch <= opts.epochs; epoch++) {
+    for (let epoch = history.length + 1; epoch <= opts.epochs; epoch++) {
       const order = rng.permutation(n);
       let lossSum = 0;
       let correct = 0;
@@ -310,9 +314,9 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     optimizer.dispose();
   }
   return {
-    history: history.slice(0, opts.epochs),
+    history,
     resumedFromEpoch,
-    snapshots: history.slice(0, opts.epochs).map((r) => snapshotDir(outDir, r.epoch)),
+    snapshots: history.map((r) => snapshotDir(outDir, r.epoch)),
   };
 }
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/ml/backend.js';
 import type { ImageDataset } from '../../src/ml/data/dataset.js';
 import { buildLeNet } from '../../src/ml/lenet.js';
+import { saveModel } from '../../src/ml/model-io.js';
 import { Rng } from '../../src/ml/rng.js';
 import {
   type EpochRecord,
@@ -103,6 +104,20 @@ describe.each(['cpu', 'wasm'] as const)('trainModel on %s', (backend) => {
     expect(bytes(a, 2).equals(bytes(b, 2))).toBe(true);
     expect(ra.history).toEqual(rb.history);
     expect(bytes(a, 2).equals(bytes(c, 2))).toBe(false);
+  });
+
+  it('asked for fewer epochs than finished, returns the snapshot of the last one asked for', async () => {
+    const out = freshDir();
+    const full = await trainModel(options(out, { epochs: 2 }));
+    const o = options(out, { epochs: 1 });
+    const r = await trainModel(o);
+    expect(r.resumedFromEpoch).toBe(2);
+    expect(r.history).toEqual(full.history.slice(0, 1));
+    await saveModel(o.model, join(root, `check${dirs++}`));
+    expect(readFileSync(join(root, `check${dirs - 1}`, 'weights.bin')).equals(bytes(out, 1))).toBe(
+      true,
+    );
+    o.model.dispose();
   });
 
   for (const optimizer of [
