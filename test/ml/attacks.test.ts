@@ -7,9 +7,10 @@ import {
   selectCorrectlyClassified,
   uniformInBall,
 } from '../../src/ml/attacks/common.js';
-import { carliniWagnerL2 } from '../../src/ml/attacks/cw.js';
+import { carliniWagnerL2, cwGradientTanh } from '../../src/ml/attacks/cw.js';
 import { fgsm } from '../../src/ml/attacks/fgsm.js';
 import { pgd } from '../../src/ml/attacks/pgd.js';
+import { outputOf } from '../../src/ml/classifier.js';
 import { Rng } from '../../src/ml/rng.js';
 import {
   linearLogits,
@@ -73,6 +74,53 @@ describe('loss gradient', () => {
       }
     }
     tf.dispose([x, g]);
+  });
+  it('C&W tanh-space gradient matches finite differences of its objective (margin term active)', () => {
+    const x = randomImages(2, SHAPE, 12);
+    const labels = Int32Array.from([1, 0]);
+    const c = Float64Array.from([0.7, 2]);
+    const rng = Rng.fromSeed(13);
+    const wVals = Float32Array.from({ length: 2 * D }, () => 3 * rng.next() - 1.5);
+    const xAdvTanh = tf.tensor4d(wVals, [2, ...SHAPE]);
+    const xAdv = tf.tidy(() => tf.div(tf.add(tf.tanh(xAdvTanh), 1), 2) as tf.Tensor4D);
+    const z = outputOf(net, xAdv, 'probabilities');
+    const zv = z.dataSync() as Float32Array;
+    const other = [0, 1].map((i) => {
+      let best = -1;
+      for (let j = 0; j < 3; j++) {
+        if (
+          j !== labels[i] &&
+          (best < 0 || (zv[i * 3 + j] as number) > (zv[i * 3 + best] as number))
+        )
+          best = j;
+      }
+      return best;
+    });
+    const g = cwGradientTanh(net, 'probabilities', { x, xAdv, xAdvTanh, labels, z: zv, c });
+    const grad = g.dataSync();
+    const xv = x.dataSync();
+    // Objective of example i at tanh-space point w, with the other class held fixed.
+    const objective = (i: number, w: Float32Array): number =>
+      tf.tidy(() => {
+        const xp = tf.div(tf.add(tf.tanh(tf.tensor4d(w, [1, ...SHAPE])), 1), 2) as tf.Tensor4D;
+        const out = outputOf(net, xp, 'probabilities').dataSync();
+        const d = tf.sub(xp, tf.tensor4d(xv.slice(i * D, (i + 1) * D), [1, ...SHAPE]));
+        const margin = (out[labels[i] as number] as number) - (out[other[i] as number] as number);
+        return (c[i] as number) * margin + (tf.sum(tf.square(d)).dataSync()[0] as number);
+      });
+    const h = 1e-2;
+    for (let i = 0; i < 2; i++) {
+      for (const j of [0, 7, 19, 30, 46]) {
+        const plus = wVals.slice(i * D, (i + 1) * D);
+        const minus = plus.slice();
+        plus[j] = (plus[j] as number) + h;
+        minus[j] = (minus[j] as number) - h;
+        const fd = (objective(i, plus) - objective(i, minus)) / (2 * h);
+        // ART divides the tanh derivative by 2 * 0.999999 instead of 2.
+        expect((grad[i * D + j] as number) * 0.999999).toBeCloseTo(fd, 3);
+      }
+    }
+    tf.dispose([x, xAdvTanh, xAdv, z, g]);
   });
 });
 

@@ -1,8 +1,9 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outputOf } from '../../src/ml/classifier.js';
 import { accuracy, attackOutcome, flipMask } from '../../src/ml/metrics/asr.js';
-import { cleverUntargeted } from '../../src/ml/metrics/clever.js';
+import { cleverUntargeted, marginGradients } from '../../src/ml/metrics/clever.js';
 import {
   meanStd,
   perturbationDistances,
@@ -212,6 +213,31 @@ describe('CLEVER', () => {
       x.dispose();
     });
   }
+
+  it('differentiates the probability margin like finite differences do', () => {
+    const net = tinyConvNet(SHAPE, 3, 85);
+    const x = randomImages(2, SHAPE, 86);
+    const g = marginGradients(net, x, 2, 0, 'probabilities');
+    const grad = g.dataSync();
+    const xs = rows(x);
+    const margin = (img: Float32Array): number =>
+      tf.tidy(() => {
+        const p = outputOf(net, tf.tensor4d(img, [1, ...SHAPE]), 'probabilities').dataSync();
+        return (p[2] as number) - (p[0] as number);
+      });
+    const h = 1e-2;
+    for (let i = 0; i < 2; i++) {
+      for (const j of [1, 10, 25, 40]) {
+        const plus = (xs[i] as Float32Array).slice();
+        const minus = plus.slice();
+        plus[j] = (plus[j] as number) + h;
+        minus[j] = (minus[j] as number) - h;
+        expect(grad[i * D + j] as number).toBeCloseTo((margin(plus) - margin(minus)) / (2 * h), 4);
+      }
+    }
+    tf.dispose([x, g]);
+    net.dispose();
+  });
 
   it('on probabilities of a non-linear model: positive, capped by the radius, seeded, no leaks', async () => {
     const net = tinyConvNet(SHAPE, 3, 83);

@@ -99,6 +99,55 @@ interface Objective {
   loss: Float64Array;
 }
 
+/** The state `cwGradientTanh` differentiates at, for a batch of n examples with k classes. */
+export interface CwIterate {
+  /** Original images. */
+  x: tf.Tensor4D;
+  /** Current iterate in image space and in tanh space. */
+  xAdv: tf.Tensor4D;
+  xAdvTanh: tf.Tensor4D;
+  labels: Int32Array;
+  /** Model outputs at xAdv [n * k], which pick the best other class j*. */
+  z: Float32Array;
+  /** Trade-off constant per example. */
+  c: Float64Array;
+}
+
+/**
+ * ART's `_loss_gradient` in tanh space: [c grad(out_y - out_j*) + 2 (x' - x)] times
+ * dx'/dw = (1 - tanh(w)^2) / (2 * smoother), j* the best other class of z. The hinge is not
+ * applied (as in ART), so this is the gradient of the objective wherever the margin term is
+ * positive.
+ */
+export function cwGradientTanh(
+  classifier: Classifier,
+  output: OutputMode,
+  s: CwIterate,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const n = s.xAdv.shape[0];
+    const k = s.z.length / n;
+    const w = new Float32Array(n * k);
+    for (let i = 0; i < n; i++) {
+      const yi = s.labels[i] as number;
+      let sub = -1;
+      for (let j = 0; j < k; j++) {
+        if (j !== yi && (sub < 0 || (s.z[i * k + j] as number) > (s.z[i * k + sub] as number))) {
+          sub = j;
+        }
+      }
+      w[i * k + yi] = s.c[i] as number;
+      if (sub >= 0) w[i * k + sub] = -(s.c[i] as number);
+    }
+    const weights = tf.tensor2d(w, [n, k]);
+    const margin = (xi: tf.Tensor): tf.Scalar =>
+      tf.sum(tf.mul(outputOf(classifier, xi as tf.Tensor4D, output), weights)) as tf.Scalar;
+    const g = tf.add(tf.grad(margin)(s.xAdv), tf.mul(2, tf.sub(s.xAdv, s.x)));
+    const dxdw = tf.div(tf.sub(1, tf.square(tf.tanh(s.xAdvTanh))), 2 * TANH_SMOOTHER);
+    return tf.mul(g, dxdw) as tf.Tensor4D;
+  });
+}
+
 /** Untargeted C&W L2 adversarial examples for every input (caller disposes the result). */
 export async function carliniWagnerL2(
   classifier: Classifier,
@@ -177,35 +226,6 @@ async function attackBatch(
     return Int32Array.from(rows);
   };
 
-  // ART's _loss_gradient in tanh space: c * grad(out[y] - out[j*]) + 2 (x' - x), times
-  // dx'/dw = (1 - tanh(w)^2) / (2 * smoother), where j* is the best other class of `z`.
-  const gradientTanh = (
-    xAdv: tf.Tensor4D,
-    xAdvTanh: tf.Tensor4D,
-    z: Float32Array,
-    c: Float64Array,
-  ): tf.Tensor4D =>
-    tf.tidy(() => {
-      const k = z.length / n;
-      const w = new Float32Array(n * k);
-      for (let i = 0; i < n; i++) {
-        const yi = y[i] as number;
-        let sub = -1;
-        for (let j = 0; j < k; j++) {
-          if (j !== yi && (sub < 0 || (z[i * k + j] as number) > (z[i * k + sub] as number)))
-            sub = j;
-        }
-        w[i * k + yi] = c[i] as number;
-        if (sub >= 0) w[i * k + sub] = -(c[i] as number);
-      }
-      const weights = tf.tensor2d(w, [n, k]);
-      const margin = (xi: tf.Tensor): tf.Scalar =>
-        tf.sum(tf.mul(outputOf(classifier, xi as tf.Tensor4D, p.output), weights));
-      const g = tf.add(tf.grad(margin)(xAdv), tf.mul(2, tf.sub(xAdv, xb)));
-      const dxdw = tf.div(tf.sub(1, tf.square(tf.tanh(xAdvTanh))), 2 * TANH_SMOOTHER);
-      return tf.mul(g, dxdw) as tf.Tensor4D;
-    });
-
   const trialPoint = (xAdvTanh: tf.Tensor4D, pert: tf.Tensor4D, lr: Float64Array) =>
     tf.tidy(() => fromTanh(tf.add(xAdvTanh, tf.mul(perExample(lr), pert)) as tf.Tensor4D));
 
@@ -244,7 +264,12 @@ async function attackBatch(
         const active = Uint8Array.from(c, (v, i) => (v < C_UPPER_BOUND && at(lr, i) > 0 ? 1 : 0));
         if (!active.includes(1)) break;
 
-        const pert = tf.tidy(() => tf.neg(gradientTanh(xAdv, xAdvTanh, z, c)) as tf.Tensor4D);
+        const pert = tf.tidy(
+          () =>
+            tf.neg(
+              cwGradientTanh(classifier, p.output, { x: xb, xAdv, xAdvTanh, labels: y, z, c }),
+            ) as tf.Tensor4D,
+        );
         try {
           // Line search: halve the rate until the loss decreases...
           const prevLoss = loss.slice();

@@ -76,6 +76,24 @@ function outputs(classifier: Classifier, x1: tf.Tensor4D, mode: OutputMode): Flo
   return values;
 }
 
+/** Per point, grad_x (out_pred(x) - out_target(x)) in `output` mode. */
+export function marginGradients(
+  classifier: Classifier,
+  points: tf.Tensor4D,
+  pred: number,
+  target: number,
+  output: OutputMode,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const margin = (xi: tf.Tensor): tf.Scalar => {
+      const out = outputOf(classifier, xi as tf.Tensor4D, output);
+      const cols = tf.gather(out, tf.tensor1d([pred, target], 'int32'), 1);
+      return tf.sum(tf.matMul(cols, tf.tensor2d([1, -1], [2, 1]))) as tf.Scalar;
+    };
+    return tf.grad(margin)(points) as tf.Tensor4D;
+  });
+}
+
 /**
  * ART's clever_t for one image x1 [1, h, w, c] and a target class other than the predicted one.
  */
@@ -110,13 +128,14 @@ export function cleverTargeted(
         0,
         1,
       );
-      const margin = (xi: tf.Tensor): tf.Scalar => {
-        const out = outputOf(classifier, tf.reshape(xi, [e - s, h, w, c]) as tf.Tensor4D, p.output);
-        const cols = tf.gather(out, tf.tensor1d([pred, target], 'int32'), 1);
-        return tf.sum(tf.matMul(cols, tf.tensor2d([1, -1], [2, 1]))) as tf.Scalar;
-      };
-      const g = tf.grad(margin)(points) as tf.Tensor2D;
-      return rowNorm(g, q);
+      const g = marginGradients(
+        classifier,
+        tf.reshape(points, [e - s, h, w, c]) as tf.Tensor4D,
+        pred,
+        target,
+        p.output,
+      );
+      return rowNorm(tf.reshape(g, [e - s, dim]) as tf.Tensor2D, q);
     });
     gradNorms.set(norms.dataSync(), s);
     norms.dispose();
