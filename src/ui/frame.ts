@@ -88,49 +88,73 @@ export function headerLines(state: RunState, opts: FrameOptions): string[] {
   return [first, fitParts(tally, ' · ', width), paint('dim', truncate(clockText, width))];
 }
 
+/** Metrics people look for first; the rest follow in the order the stage reported them. */
+const preferredMetrics = ['val_acc', 'asr', 'test_acc', 'acc', 'loss'];
+
+/** Finite metrics, the preferred ones first, as `name value`. */
+export function metricTexts(metrics: Record<string, number> | undefined): string[] {
+  const entries = Object.entries(metrics ?? {}).filter(([, value]) => Number.isFinite(value));
+  const rank = (name: string) => {
+    const at = preferredMetrics.indexOf(name);
+    return at === -1 ? preferredMetrics.length : at;
+  };
+  return entries
+    .map(([name, value], order) => ({ name, value, order }))
+    .sort((a, b) => rank(a.name) - rank(b.name) || a.order - b.order)
+    .map(({ name, value }) => `${name} ${formatMetric(value)}`);
+}
+
+const minBar = 4;
+
 /**
- * `epoch 12/35 ██████░░░░ batch 40/100 ███░░ val_acc 0.812` shrunk to `room` columns: bars
- * shrink first, then the metrics go, then the inner counter.
+ * `epoch 12/35 ██████░░░░ batch 40/100 ███░░ val_acc 0.812 loss 0.41 pgd` shrunk to `room`
+ * columns. What goes first as room runs out: the message, then metrics from the least
+ * wanted, then the inner bar; the first metric and the outer bar go last.
  */
 export function progressText(progress: StageProgress, room: number, paint: Paint): string {
   const outer = `${progress.unit} ${progress.done}/${progress.total}`;
-  const inner = progress.inner
-    ? `${progress.inner.unit} ${progress.inner.done}/${progress.inner.total}`
-    : undefined;
-  const metrics = Object.entries(progress.metrics ?? {})
-    .map(([name, value]) => `${name} ${formatMetric(value)}`)
-    .join(' ');
-  const build = (withInner: boolean, withMetrics: boolean, outerBar: number, innerBar: number) => {
+  const inner = progress.inner;
+  const innerText = inner ? `${inner.unit} ${inner.done}/${inner.total}` : undefined;
+  const metrics = metricTexts(progress.metrics);
+  const message = progress.message;
+
+  interface Layout {
+    inner: boolean;
+    metrics: number;
+    message: boolean;
+  }
+  const build = (layout: Layout, outerBar: number, innerBar: number): string => {
     const parts = [outer];
     if (outerBar > 0) parts.push(paint('cyan', bar(progress.done, progress.total, outerBar)));
-    if (withInner && inner && progress.inner) {
-      parts.push(inner);
-      if (innerBar > 0) {
-        parts.push(paint('blue', bar(progress.inner.done, progress.inner.total, innerBar)));
-      }
+    if (layout.inner && inner && innerText) {
+      parts.push(innerText);
+      if (innerBar > 0) parts.push(paint('blue', bar(inner.done, inner.total, innerBar)));
     }
-    if (withMetrics && metrics) parts.push(paint('magenta', metrics));
+    if (layout.metrics > 0)
+      parts.push(paint('magenta', metrics.slice(0, layout.metrics).join(' ')));
+    if (layout.message && message) parts.push(paint('dim', message));
     return parts.join(' ');
   };
-  const textOnly = (withInner: boolean, withMetrics: boolean) =>
-    visibleLength(build(withInner, withMetrics, 0, 0));
-  const hasInner = inner !== undefined;
-  for (const [withInner, withMetrics] of [
-    [true, true],
-    [true, false],
-    [false, true],
-    [false, false],
-  ] as const) {
-    if ((withInner && !hasInner) || (withMetrics && !metrics)) continue;
-    const bars = withInner && hasInner ? 2 : 1;
-    const spare = room - textOnly(withInner, withMetrics) - bars;
-    const minBar = 4;
+
+  // Richest first. With the inner bar on, at least one metric stays (else the inner bar goes).
+  const layouts: Layout[] = [];
+  for (const useInner of inner ? [true, false] : [false]) {
+    const least = useInner && metrics.length > 0 ? 1 : 0;
+    if (message) layouts.push({ inner: useInner, metrics: metrics.length, message: true });
+    for (let k = metrics.length; k >= least; k--) {
+      layouts.push({ inner: useInner, metrics: k, message: false });
+    }
+  }
+
+  for (const layout of layouts) {
+    const bars = layout.inner ? 2 : 1;
+    const spare = room - visibleLength(build(layout, 0, 0)) - bars;
     if (spare < minBar * bars) continue;
     const total = Math.min(spare, bars === 2 ? 36 : 24);
     const outerBar = bars === 2 ? Math.ceil(total * 0.6) : total;
-    return build(withInner, withMetrics, outerBar, total - outerBar);
+    return build(layout, outerBar, total - outerBar);
   }
-  return truncate(stripAnsi(build(hasInner, false, 0, 0)), room);
+  return truncate(outer, room);
 }
 
 function idWidth(ids: string[], width: number): number {

@@ -160,9 +160,19 @@ export function reduceEvents(state: RunState, events: readonly EngineEvent[]): R
           progress: undefined,
         });
         break;
-      case 'stage-progress':
-        update(event.stageId, undefined, { progress: event.progress });
+      case 'stage-progress': {
+        // Metrics are kept across events: a batch update (loss, acc) must not hide the last
+        // epoch's val_acc.
+        const previous = stages.get(event.stageId)?.progress?.metrics;
+        const metrics =
+          previous || event.progress.metrics
+            ? { ...previous, ...event.progress.metrics }
+            : undefined;
+        update(event.stageId, undefined, {
+          progress: { ...event.progress, ...(metrics ? { metrics } : {}) },
+        });
         break;
+      }
       case 'stage-log':
         if (event.line.trim() !== '') update(event.stageId, undefined, { lastLog: event.line });
         break;
