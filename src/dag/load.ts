@@ -140,6 +140,28 @@ function aliasDiagnostic(
   return { severity: 'error', message, location: { file, line: pos.line, column: pos.col } };
 }
 
+/** `.inf` and `.nan` are YAML numbers but have no JSON form: a cache key could not hold them. */
+function nonFiniteDiagnostic(
+  doc: Document,
+  file: string,
+  lines: LineCounter,
+): Diagnostic | undefined {
+  let found: Diagnostic | undefined;
+  visit(doc, {
+    Scalar(_, scalar) {
+      if (typeof scalar.value !== 'number' || Number.isFinite(scalar.value)) return undefined;
+      const pos = lines.linePos(scalar.range?.[0] ?? 0);
+      found = {
+        severity: 'error',
+        message: `${scalar.source ?? String(scalar.value)} is not a finite number; expected a finite number (or quote it to make it a string)`,
+        location: { file, line: pos.line, column: pos.col },
+      };
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
 /**
  * Parses one YAML document. Only the first YAML error is reported: the ones after it are
  * almost always consequences of it.
@@ -151,6 +173,8 @@ export function parseYaml(text: string, file: string): Result<LoadedYaml> {
   if (first) return fail([yamlDiagnostic(first, file, lines)]);
   const root = (doc.contents as Node | null) ?? null;
   const source = makeSource(text, file, root, lines);
+  const infinite = nonFiniteDiagnostic(doc, file, lines);
+  if (infinite) return fail([infinite]);
   try {
     return ok({ value: doc.toJS({ maxAliasCount: 10_000 }), source });
   } catch (e) {

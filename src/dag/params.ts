@@ -64,6 +64,12 @@ function childKeys(value: Json | undefined): string[] {
   return [];
 }
 
+/** `.inf` / `.nan`: YAML numbers without a JSON form, so no cache key could hold them. */
+const hasNonFinite = (v: Json): boolean =>
+  typeof v === 'number'
+    ? !Number.isFinite(v)
+    : typeof v === 'object' && v !== null && Object.values(v).some(hasNonFinite);
+
 function parseSetValue(text: string, line: number, column: number): Result<Json> {
   if (text.trim() === '')
     return fail([cliError('--set', line, column, 'missing value after =; expected PATH=VALUE')]);
@@ -80,7 +86,18 @@ function parseSetValue(text: string, line: number, column: number): Result<Json>
       ),
     ]);
   }
-  return ok(doc.toJS() as Json);
+  const value = doc.toJS() as Json;
+  if (hasNonFinite(value)) {
+    return fail([
+      cliError(
+        '--set',
+        line,
+        column,
+        `value '${text.trim()}' holds .inf or .nan; expected finite numbers (quote them to make strings)`,
+      ),
+    ]);
+  }
+  return ok(value);
 }
 
 /** Applies one `a.b=value` to a copy of `tree`; `line` is the 1-based index of the --set. */

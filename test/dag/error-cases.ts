@@ -66,6 +66,13 @@ export const errorCases: ErrorCase[] = [
       'pipeline.yaml:2:9: invalid YAML: unknown alias *nothing; expected an anchor &nothing before it',
     ],
   },
+  {
+    name: 'infinite number',
+    yaml: y('version: 1', 'params: { eps: .inf }', 'stages: {}'),
+    expected: [
+      'pipeline.yaml:2:16: .inf is not a finite number; expected a finite number (or quote it to make it a string)',
+    ],
+  },
   // document shape
   {
     name: 'document is a list',
@@ -700,6 +707,14 @@ export const errorCases: ErrorCase[] = [
     yaml: y(...head),
     opts: { sets: ['seed='] },
     expected: ['--set:1:6: missing value after =; expected PATH=VALUE'],
+  },
+  {
+    name: '--set of a non-finite number',
+    yaml: y(...head),
+    opts: { sets: ['attacks.pgd.eps=[1, .nan]'] },
+    expected: [
+      "--set:1:17: value '[1, .nan]' holds .inf or .nan; expected finite numbers (quote them to make strings)",
+    ],
   },
   {
     name: '--set into a scalar',
