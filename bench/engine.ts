@@ -41,8 +41,12 @@ function cliWall(dir: string, args: string[]): number {
     encoding: 'utf8',
   });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0)
-    throw new Error(`advrob-dag ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  if (r.status !== 0) {
+    const failures = r.stdout.split('\n').filter((l) => l.includes('FAILED'));
+    throw new Error(
+      `advrob-dag ${args.join(' ')} exited ${r.status}: ${r.stderr}${failures.slice(0, 5).join('\n')}`,
+    );
+  }
   return ms;
 }
 
@@ -62,10 +66,12 @@ async function planningFigure(): Promise<void> {
     console.log('planning, 10,000 stages: skipped (bench/plan.ts exports no benchPlanning)');
     return;
   }
-  const result = await mod.benchPlanning();
-  console.log(
-    `planning, 10,000 stages: ${typeof result === 'string' ? result : JSON.stringify(result)}`,
-  );
+  const result = (await mod.benchPlanning()) as { stages?: number; ms?: number } | undefined;
+  if (typeof result?.ms === 'number')
+    console.log(
+      `planning (loadPipeline: parse, validate, expand, topo order), ${result.stages} stages: ${result.ms.toFixed(0)} ms`,
+    );
+  else console.log(`planning, 10,000 stages: ${JSON.stringify(result)}`);
 }
 
 async function main(): Promise<void> {

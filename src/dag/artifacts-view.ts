@@ -73,6 +73,6 @@ export class ArtifactsView {
     }
     fs.renameSync(staging, final);
     if (moved) fs.rmSync(old, { recursive: true, force: true });
-    writeFileAtomic(marker, treeDigest);
+    writeFileAtomic(marker, treeDigest, { durable: false });
   }
 }

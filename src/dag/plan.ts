@@ -27,7 +27,15 @@ export type StageState =
       /** Set when the stage is accepted under a new key from the previous execution. */
       assumedFrom?: StageRecord;
     }
-  | { status: 'stale'; key: string; record: KeyRecord; reason: StageReason; previous?: StageRecord }
+  | {
+      status: 'stale';
+      key: string;
+      record: KeyRecord;
+      reason: StageReason;
+      previous?: StageRecord;
+      /** Why it cannot run even so (an input path its upstream did not produce). */
+      problem?: string;
+    }
   | { status: 'blocked'; reason: StageReason };
 
 export interface PlanOptions {
@@ -70,20 +78,24 @@ export class Planner {
     return [...new Set(stage.inputs.flatMap((i) => i.refs.map((r) => r.stageId)))];
   }
 
-  /** Digests of a stage's inputs, given its upstream trees; a missing path is an error. */
+  /**
+   * Digests of a stage's inputs, given its upstream trees. A path the upstream did not
+   * produce gets a placeholder digest and a line in `problems` (the stage then fails).
+   */
   inputDigests(
     stage: ConcreteStage,
     treeOf: (stageId: string) => string,
+    problems: string[],
   ): Record<string, string[]> {
     const out: Record<string, string[]> = {};
     for (const input of stage.inputs) {
       const digests = input.refs.map((ref) => {
         const d = subtreeDigest(this.manifest(treeOf(ref.stageId)), ref.path);
-        if (d === undefined)
-          throw new Error(
-            `input '${input.name}': '${ref.path}' is not in the output of ${ref.stageId}`,
-          );
-        return d;
+        if (d !== undefined) return d;
+        problems.push(
+          `input '${input.name}': '${ref.path}' is not in the output of ${ref.stageId}`,
+        );
+        return `missing:${ref.stageId}:${ref.path}`;
       });
       out[input.name] = digests;
     }
@@ -112,17 +124,25 @@ export class Planner {
    * are stale; an `assumeFresh` stage whose only change is its code takes the old output.
    */
   decide(stage: ConcreteStage, treeOf: (stageId: string) => string): StageState {
+    const problems: string[] = [];
     const { key, record } = keyOf({
       kind: this.kindOf(stage),
       params: stage.params,
-      inputs: this.inputDigests(stage, treeOf),
+      inputs: this.inputDigests(stage, treeOf, problems),
       deps: this.depDigests(stage),
     });
     const previousKey = this.store.readHead(stage.id);
     const previous = previousKey ? this.store.readRecord(previousKey) : undefined;
-    if (this.options.force.has(stage.id))
-      return { status: 'stale', key, record, reason: { type: 'forced' }, previous };
-    const existing = this.store.readRecord(key);
+    const stale = (reason: StageReason): StageState => ({
+      status: 'stale',
+      key,
+      record,
+      reason,
+      ...(previous ? { previous } : {}),
+      ...(problems.length > 0 ? { problem: problems.join('; ') } : {}),
+    });
+    if (this.options.force.has(stage.id)) return stale({ type: 'forced' });
+    const existing = problems.length === 0 ? this.store.readRecord(key) : undefined;
     if (existing) {
       return {
         status: 'fresh',
@@ -133,14 +153,14 @@ export class Planner {
         reason: { type: 'up-to-date' },
       };
     }
-    if (!previous) {
-      const reason: StageReason = fs.existsSync(this.store.recordPath(key))
-        ? { type: 'output-missing' }
-        : { type: 'never-run' };
-      return { status: 'stale', key, record, reason };
-    }
+    if (fs.existsSync(this.store.recordPath(key))) return stale({ type: 'output-missing' });
+    if (!previous) return stale({ type: 'never-run' });
     const reason = reasonFor(stage, previous.keyRecord, record);
-    if (reason.type === 'code-changed' && this.options.assumeFresh.has(stage.id)) {
+    if (
+      reason.type === 'code-changed' &&
+      this.options.assumeFresh.has(stage.id) &&
+      problems.length === 0
+    ) {
       return {
         status: 'fresh',
         key,
@@ -151,7 +171,7 @@ export class Planner {
         assumedFrom: previous,
       };
     }
-    return { status: 'stale', key, record, reason, previous };
+    return stale(reason);
   }
 
   /**

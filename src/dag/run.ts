@@ -181,8 +181,26 @@ export async function runPipeline(
     const t0 = now();
     const startedAt = new Date(t0).toISOString();
     emit({ type: 'stage-started', time: t0, stageId: stage.id, kind: stage.kind, key: state.key });
-    const outDir = store.makeTempDir(stage.id);
     const logPath = path.join(logDir, `${idFileName(stage.id)}.log`);
+    if (state.problem !== undefined) {
+      counts.failed += 1;
+      pending.push(execution(stage, state, 'failed', t0, {}));
+      flush();
+      emit({
+        type: 'stage-failed',
+        time: now(),
+        stageId: stage.id,
+        kind: stage.kind,
+        durationMs: 0,
+        message: state.problem,
+        exitCode: null,
+        signal: null,
+        logPath: '',
+        logTail: [],
+      });
+      return { ok: false, failedDependency: stage.id };
+    }
+    const outDir = store.makeTempDir(stage.id);
     const inputs: Record<string, string | string[]> = {};
     for (const input of stage.inputs) {
       const list = input.refs.map((r) => path.join(view.dir(r.stageId), r.path));

@@ -73,7 +73,7 @@ export class StatCache {
 
   save(): void {
     if (!this.dirty) return;
-    writeFileAtomic(this.file, JSON.stringify(this.entries));
+    writeFileAtomic(this.file, JSON.stringify(this.entries), { durable: false });
     this.dirty = false;
   }
 }

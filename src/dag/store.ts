@@ -64,15 +64,23 @@ export function hashFileSync(file: string): { digest: string; size: number } {
   return { digest: hash.digest('hex'), size };
 }
 
-/** Writes `data` to `file` so that readers see the old state or the whole new file. */
-export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): void {
+/**
+ * Writes `data` to `file` so that readers see the old state or the whole new file.
+ * `durable: false` skips the fsync, for files that can be rebuilt (heads, view markers,
+ * the stat cache): a crash may lose them, never leave them half-written.
+ */
+export function writeFileAtomic(
+  file: string,
+  data: string | Buffer,
+  opts: { mode?: number; durable?: boolean } = {},
+): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fd = fs.openSync(tmp, 'w', mode);
+  const fd = fs.openSync(tmp, 'w', opts.mode ?? 0o644);
   try {
     if (typeof data === 'string') fs.writeSync(fd, data);
     else fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
+    if (opts.durable !== false) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
@@ -134,7 +142,7 @@ export class Store {
   putBytes(data: string | Buffer): string {
     const digest = sha256(data);
     const target = this.objectPath(digest);
-    if (!fs.existsSync(target)) writeFileAtomic(target, data, 0o444);
+    if (!fs.existsSync(target)) writeFileAtomic(target, data, { mode: 0o444 });
     return digest;
   }
 
@@ -210,7 +218,9 @@ export class Store {
   }
 
   writeHead(stageId: string, key: string): void {
-    writeFileAtomic(path.join(this.headsDir, idFileName(stageId)), `${key}\n`);
+    writeFileAtomic(path.join(this.headsDir, idFileName(stageId)), `${key}\n`, {
+      durable: false,
+    });
   }
 
   /** stage id -> head key, for every stage id ever finished in this workspace. */

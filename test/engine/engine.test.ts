@@ -198,12 +198,16 @@ stages:
     kind: command
     cmd: echo hi > other.txt
     outs: [out.txt]
+  typo:
+    kind: command
+    inputs: { x: "good:nope.txt" }
+    cmd: cat "$IN_X" > t.txt
 `,
     });
     const { result, events } = await r.events([]);
     expect(result.code).toBe(1);
     expect(stageIds(events)).toEqual(['good']);
-    expect(stageIds(events, 'stage-failed')).toEqual(['bad', 'missing']);
+    expect(stageIds(events, 'stage-failed')).toEqual(['bad', 'missing', 'typo']);
     const skipped = events.find((e) => e.type === 'stage-skipped');
     expect(skipped).toMatchObject({ stageId: 'after', failedDependency: 'bad' });
     const bad = events.find((e) => e.type === 'stage-failed' && e.stageId === 'bad');
@@ -211,6 +215,8 @@ stages:
     expect(r.read(String(bad?.logPath))).toContain('going down');
     const missing = events.find((e) => e.type === 'stage-failed' && e.stageId === 'missing');
     expect(missing?.message).toContain("did not write declared out 'out.txt'");
+    const typo = events.find((e) => e.type === 'stage-failed' && e.stageId === 'typo');
+    expect(typo?.message).toBe("input 'x': 'nope.txt' is not in the output of good");
     expect(r.read('artifacts/good/ok.txt')).toBe('fine\n');
     const plain = await r.run(['run', '--no-ui']);
     expect(plain.code).toBe(1);
