@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   assertNorm,
   batchRanges,
+  definedOnly,
   dualNorm,
   type Norm,
   type RunOptions,
@@ -54,7 +55,7 @@ export type CleverOptions = Pick<CleverParams, 'nbBatches' | 'batchSize' | 'radi
   Partial<CleverParams> & { seed?: number };
 
 function resolve(options: CleverOptions): CleverParams {
-  const p: CleverParams = { ...CLEVER_DEFAULTS, ...stripUndefined(options) };
+  const p: CleverParams = { ...CLEVER_DEFAULTS, ...definedOnly(options) } as CleverParams;
   assertNorm(p.norm);
   for (const key of ['nbBatches', 'batchSize', 'poolFactor', 'gradientBatchSize'] as const) {
     if (!Number.isInteger(p[key]) || p[key] < 1)
@@ -62,10 +63,6 @@ function resolve(options: CleverOptions): CleverParams {
   }
   if (!(p.radius > 0)) throw new Error(`radius must be > 0; got ${p.radius}`);
   return p;
-}
-
-function stripUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 /** Model output for one image [1, h, w, c] as float64 values. */

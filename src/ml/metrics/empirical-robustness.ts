@@ -5,7 +5,13 @@
  * ||x_adv - x|| / ||x|| in the attack's norm; 0 when no label changed. Never keeps tensors.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { exampleNorm, type Norm, predictLabels, type RunOptions } from '../attacks/common.js';
+import {
+  definedOnly,
+  exampleNorm,
+  type Norm,
+  predictLabels,
+  type RunOptions,
+} from '../attacks/common.js';
 import { FGSM_DEFAULTS, fgsm } from '../attacks/fgsm.js';
 import type { Classifier } from '../classifier.js';
 
@@ -37,7 +43,7 @@ export async function empiricalRobustness(
   x: tf.Tensor4D,
   options: Partial<EmpiricalRobustnessParams> & RunOptions = {},
 ): Promise<EmpiricalRobustness> {
-  const p = { ...EMPIRICAL_ROBUSTNESS_DEFAULTS, ...options };
+  const p = { ...EMPIRICAL_ROBUSTNESS_DEFAULTS, ...definedOnly(options) };
   const n = x.shape[0];
   const adv = await fgsm(classifier, x, {
     norm: p.norm,
