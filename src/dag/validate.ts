@@ -146,14 +146,38 @@ function issueOf(error: ErrorObject, label: Label): Issue | undefined {
   }
 }
 
-/** Drops what a failing anyOf/propertyNames already says: its branches' own complaints. */
+/**
+ * The anyOf branch the value evidently meant: an object branch whose required keys it has
+ * (`{ range: 2.5 }` meant the range form). Its own errors are more useful than "wrong form".
+ */
+function intendedBranch(error: ErrorObject): number {
+  const data = error.data;
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return -1;
+  const branches = ((error.parentSchema as { anyOf?: unknown[] } | undefined)?.anyOf ?? []) as {
+    required?: string[];
+  }[];
+  return branches.findIndex((b) => b.required?.length && b.required.every((k) => k in data));
+}
+
+/**
+ * Drops what a failing anyOf/propertyNames already says (its branches' own complaints),
+ * unless one branch was evidently intended: then its errors replace the anyOf's.
+ */
 function withoutBranchNoise(errors: ErrorObject[]): ErrorObject[] {
-  const umbrellas = errors
-    .filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf' || e.keyword === 'propertyNames')
-    .map((e) => `${e.schemaPath}/`);
-  return errors.filter(
-    (e) => !umbrellas.some((u) => e.schemaPath.startsWith(u)) && !('propertyName' in e),
-  );
+  const drop = new Set<ErrorObject>();
+  for (const umbrella of errors) {
+    if (!['anyOf', 'oneOf', 'propertyNames'].includes(umbrella.keyword)) continue;
+    const prefix = `${umbrella.schemaPath}/`;
+    const branch = umbrella.keyword === 'propertyNames' ? -1 : intendedBranch(umbrella);
+    const kept = `${prefix}${branch}/`;
+    for (const e of errors) {
+      if (e.schemaPath.startsWith(prefix) && !(branch >= 0 && e.schemaPath.startsWith(kept))) {
+        drop.add(e);
+      }
+    }
+    if (branch >= 0) drop.add(umbrella);
+  }
+  return errors.filter((e) => !drop.has(e) && !('propertyName' in e));
 }
 
 /** Validates `value` against `schema`; an empty list means valid. */

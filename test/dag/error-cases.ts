@@ -404,6 +404,20 @@ export const errorCases: ErrorCase[] = [
     ],
   },
   {
+    name: 'range that is not an integer',
+    yaml: y(...head, '  train:', '    kind: train', '    foreach: { fold: { range: 2.5 } }'),
+    expected: [
+      'pipeline.yaml:22:31: stages.train.foreach.fold.range: wrong type; expected an integer or a string, got 2.5',
+    ],
+  },
+  {
+    name: 'range with an extra key',
+    yaml: y(...head, '  train:', '    kind: train', '    foreach: { fold: { range: 2, step: 1 } }'),
+    expected: [
+      "pipeline.yaml:22:34: stages.train.foreach.fold: unknown key 'step'; expected one of range",
+    ],
+  },
+  {
     name: 'foreach key with a dash',
     yaml: y(...head, '  train:', '    kind: train', '    foreach: { the-fold: [1] }'),
     expected: [
