@@ -51,8 +51,8 @@ function checkParams(p: PgdParams): void {
   assertNorm(p.norm);
   if (!(p.eps >= 0)) throw new Error(`eps must be >= 0; got ${p.eps}`);
   if (!(p.epsStep > 0)) throw new Error(`epsStep must be > 0; got ${p.epsStep}`);
-  if (!Number.isInteger(p.maxIter) || p.maxIter < 1) {
-    throw new Error(`maxIter must be a positive integer; got ${p.maxIter}`);
+  if (!Number.isInteger(p.maxIter) || p.maxIter < 0) {
+    throw new Error(`maxIter must be an integer >= 0; got ${p.maxIter}`);
   }
   if (!Number.isInteger(p.numRandomInit) || p.numRandomInit < 0) {
     throw new Error(`numRandomInit must be an integer >= 0; got ${p.numRandomInit}`);
