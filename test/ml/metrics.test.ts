@@ -239,6 +239,23 @@ describe('CLEVER', () => {
     net.dispose();
   });
 
+  it('stops on abort without leaking tensors', async () => {
+    const x = randomImages(3, SHAPE, 87);
+    const before = tf.memory().numTensors;
+    const controller = new AbortController();
+    const run = cleverUntargeted(model, x, {
+      nbBatches: 5,
+      batchSize: 4,
+      radius: 1,
+      norm: 2,
+      signal: controller.signal,
+      onProgress: () => controller.abort(),
+    });
+    await expect(run).rejects.toThrow();
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+  });
+
   it('on probabilities of a non-linear model: positive, capped by the radius, seeded, no leaks', async () => {
     const net = tinyConvNet(SHAPE, 3, 83);
     const x = randomImages(2, SHAPE, 84);

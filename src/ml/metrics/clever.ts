@@ -52,7 +52,11 @@ export const CLEVER_DEFAULTS = {
 } as const satisfies Partial<CleverParams>;
 
 export type CleverOptions = Pick<CleverParams, 'nbBatches' | 'batchSize' | 'radius' | 'norm'> &
-  Partial<CleverParams> & { seed?: number };
+  Partial<CleverParams> & {
+    seed?: number;
+    /** Checked before every chunk of pool gradients. */
+    signal?: AbortSignal;
+  };
 
 function resolve(options: CleverOptions): CleverParams {
   const p: CleverParams = { ...CLEVER_DEFAULTS, ...definedOnly(options) } as CleverParams;
@@ -116,6 +120,7 @@ export function cleverTargeted(
   const gradNorms = new Float64Array(poolSize);
   const xFlat = x1.dataSync();
   for (const [s, e] of batchRanges(poolSize, p.gradientBatchSize)) {
+    options.signal?.throwIfAborted();
     const norms = tf.tidy(() => {
       const points = tf.clipByValue(
         tf.add(
