@@ -4,10 +4,10 @@
  * single escape byte is written. Progress is thinned so a log stays readable.
  */
 import type { EngineEvent, EventSink, StatusEntry } from '../dag/events.js';
-import { verdictLines } from './frame.js';
+import { metricTexts, verdictLines } from './frame.js';
 import { initialRunState, type RunState, reduceRun } from './state.js';
 import { renderStatus } from './status.js';
-import { clock, formatDuration, formatMetric, type Paint, painter } from './text.js';
+import { clock, formatDuration, type Paint, painter } from './text.js';
 
 export interface PlainSinkOptions {
   out: NodeJS.WritableStream;
@@ -45,8 +45,8 @@ export function plainLine(
     case 'stage-progress': {
       const p = event.progress;
       const inner = p.inner ? ` ${p.inner.unit} ${p.inner.done}/${p.inner.total}` : '';
-      const metrics = Object.entries(p.metrics ?? {})
-        .map(([name, value]) => ` ${name} ${formatMetric(value)}`)
+      const metrics = metricTexts(p.metrics)
+        .map((text) => ` ${text}`)
         .join('');
       const message = p.message ? ` ${p.message}` : '';
       return `       ${event.stageId}: ${p.unit} ${p.done}/${p.total}${inner}${metrics}${message}`;
@@ -102,7 +102,7 @@ export function createPlainSink(opts: PlainSinkOptions): EventSink {
   const paint = painter(opts.color);
   const progressEveryMs = opts.progressEveryMs ?? 5000;
   const tailLines = opts.tailLines ?? 20;
-  const lastProgress = new Map<string, number>();
+  const progressSeen = new Map<string, { loggedAt: number; done: number; nested: boolean }>();
   // Lifecycle events only (not progress or logs): enough to recap failures and cancellations.
   let state: RunState = initialRunState;
   // Consecutive stage-planned events, written as one `status`-like block: a foreach group of
@@ -143,11 +143,11 @@ export function createPlainSink(opts: PlainSinkOptions): EventSink {
           return;
         }
         flushPlan();
-        if (event.type === 'stage-progress') {
-          const last = lastProgress.get(event.stageId);
-          const final = event.progress.total > 0 && event.progress.done >= event.progress.total;
-          if (!final && last !== undefined && event.time - last < progressEveryMs) return;
-          lastProgress.set(event.stageId, event.time);
+        if (
+          event.type === 'stage-progress' &&
+          !worthLogging(event, progressSeen, progressEveryMs)
+        ) {
+          return;
         }
         if (event.type !== 'stage-progress' && event.type !== 'stage-log') {
           state = reduceRun(state, event);
@@ -171,6 +171,30 @@ export function createPlainSink(opts: PlainSinkOptions): EventSink {
       return drain(opts.out, broken);
     },
   };
+}
+
+/**
+ * Whether a progress event gets a line: the first of a stage, its last step, every few
+ * seconds, and every outer step of a stage with an inner bar (each epoch of a training, with
+ * its val_acc) since those steps are the milestones people scan a CI log for.
+ */
+function worthLogging(
+  event: Extract<EngineEvent, { type: 'stage-progress' }>,
+  seen: Map<string, { loggedAt: number; done: number; nested: boolean }>,
+  everyMs: number,
+): boolean {
+  const p = event.progress;
+  const last = seen.get(event.stageId);
+  const nested = (last?.nested ?? false) || p.inner !== undefined;
+  const final = p.total > 0 && p.done >= p.total;
+  const milestone = nested && last !== undefined && p.done !== last.done;
+  const log = last === undefined || final || milestone || event.time - last.loggedAt >= everyMs;
+  seen.set(event.stageId, {
+    loggedAt: log ? event.time : (last?.loggedAt ?? event.time),
+    done: p.done,
+    nested,
+  });
+  return log;
 }
 
 /** After the verdict: each failure with its log, or what an interrupt cancelled. */

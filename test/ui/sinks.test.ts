@@ -91,6 +91,40 @@ describe('plain mode', () => {
     ]);
   });
 
+  it('logs every epoch of a training with its val_acc, not every batch', async () => {
+    const events: EngineEvent[] = [];
+    let time = t0;
+    for (let epoch = 1; epoch <= 3; epoch++) {
+      for (let batch = 1; batch <= 10; batch++) {
+        events.push({
+          type: 'stage-progress',
+          time: (time += 100),
+          stageId: 'train[a]',
+          progress: {
+            unit: 'epoch',
+            done: epoch - 1,
+            total: 3,
+            inner: { unit: 'batch', done: batch, total: 10 },
+            metrics: { loss: 1 / epoch },
+          },
+        });
+      }
+      events.push({
+        type: 'stage-progress',
+        time: (time += 100),
+        stageId: 'train[a]',
+        progress: { unit: 'epoch', done: epoch, total: 3, metrics: { val_acc: epoch / 4 } },
+      });
+    }
+    const lines = (await play('plain', events, false)).trimEnd().split('\n');
+    expect(lines.map((l) => l.replace(/^\S+ +/, ''))).toEqual([
+      'train[a]: epoch 0/3 batch 1/10 loss 1',
+      'train[a]: epoch 1/3 val_acc 0.250',
+      'train[a]: epoch 2/3 val_acc 0.500',
+      'train[a]: epoch 3/3 val_acc 0.750',
+    ]);
+  });
+
   it('says what was cancelled when a run is interrupted', async () => {
     const text = await play('plain', interruptedRunFinished(), false);
     expect(text).toContain('stopping (SIGINT)');
