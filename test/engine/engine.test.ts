@@ -464,6 +464,10 @@ stages:
     const prov = JSON.parse((await r.run(['why', '--prov-json', 'artifacts/B/b.txt'])).stdout);
     expect(Object.keys(prov.activity)).toHaveLength(2);
     expect(Object.keys(prov.used)).toHaveLength(2);
+    const dot = await r.run(['dag', '--format', 'dot']);
+    expect(dot.stdout).toContain('"A" -> "B";');
+    const mermaid = await r.run(['dag', '--format', 'mermaid']);
+    expect(mermaid.stdout).toContain('s0 --> s1');
     const log = await r.run(['log', '--json']);
     const runs = JSON.parse(log.stdout) as { status: string; counts: { ran: number } }[];
     expect(runs).toHaveLength(1);
