@@ -11,7 +11,7 @@ import type { ConcreteStage, Json, JsonObject } from './pipeline-types.js';
 import type { ForeachSpec, PipelineDocument, StageDocument } from './schema.js';
 import { didYouMean } from './similar.js';
 import type { StageKind, StageRegistry } from './stage-kind.js';
-import { dottedPath, validateAgainst } from './validate.js';
+import { describeValue, dottedPath, validateAgainst } from './validate.js';
 
 /** The generic shell kind: its cmd/outs/env are its params, and it takes any input names. */
 export const COMMAND_KIND = 'command';
@@ -259,11 +259,19 @@ class Expander {
       );
       return undefined;
     }
+    const outs = stage.kind === COMMAND_KIND ? (params.outs ?? []) : [];
+    const strings = [
+      this.allStrings(id, name, 'inputs', inputs),
+      this.allStrings(id, name, 'deps', deps),
+      this.allStrings(id, name, 'outs', outs),
+    ];
+    if (strings.includes(false)) return undefined;
     if (
       !this.pathsInsideWorkspace(name, 'deps', deps) ||
-      (stage.kind === COMMAND_KIND && !this.pathsInsideWorkspace(name, 'outs', params.outs ?? []))
-    )
+      !this.pathsInsideWorkspace(name, 'outs', outs)
+    ) {
       return undefined;
+    }
     const draft: StageDraft = {
       id,
       name,
@@ -272,7 +280,7 @@ class Expander {
       params,
       rawInputs: Object.entries(inputs as JsonObject).map(([input, ref]) => ({
         name: input,
-        ref: String(ref),
+        ref: ref as string,
         path: ['stages', name, 'inputs', input],
       })),
       deps: deps as string[],
@@ -281,6 +289,23 @@ class Expander {
     };
     this.drafts.push(draft);
     return draft;
+  }
+
+  /** inputs, deps and outs are strings even when a whole-value `${...}` filled them in. */
+  private allStrings(id: string, name: string, field: string, values: Json): boolean {
+    const entries = Array.isArray(values) ? values.entries() : Object.entries(values as JsonObject);
+    for (const [key, value] of entries) {
+      if (typeof value === 'string') continue;
+      const path = ['stages', name, field, key];
+      this.errors.push(
+        error(
+          `${dottedPath(path)} of stage '${id}': resolves to ${describeValue(value)}; expected a string`,
+          this.at(path),
+        ),
+      );
+      return false;
+    }
+    return true;
   }
 
   /** deps and outs are relative paths that stay inside their root: no `/x`, no `..`. */

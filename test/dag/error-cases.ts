@@ -395,6 +395,13 @@ export const errorCases: ErrorCase[] = [
     ),
     expected: ["pipeline.yaml:23:24: no key 'x' in seed (in %{seed.x}); seed is 0, not a mapping"],
   },
+  {
+    name: 'whole-value dep that is not a string',
+    yaml: y(...head, '  shout:', '    kind: command', '    cmd: echo', '    deps: ["%{regimes}"]'),
+    expected: [
+      "pipeline.yaml:23:12: stages.shout.deps[0] of stage 'shout': resolves to a mapping; expected a string",
+    ],
+  },
   // foreach
   {
     name: 'foreach of a number',
