@@ -9,8 +9,11 @@
  * Prints figures only; never asserts on time.
  *
  *   node dist/bench/ml.js [--sizes 28x28x1,32x32x3,96x96x3] [--n 2048] [--batches 32,64]
- *                         [--backend wasm|cpu|...] [--torch auto|no] [--torch-script PATH]
- *                         [--profile | --kernels]
+ *                         [--repeat 3] [--baseline] [--backend wasm|cpu|...] [--torch auto|no]
+ *                         [--torch-script PATH] [--profile | --kernels]
+ *
+ * --baseline also measures wasm with its own kernels (only the missing filter gradient
+ * added), for before/after figures.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -18,6 +21,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../src/ml/backend.js';
+import { registerWasmKernels, restoreOriginalWasmKernels } from '../src/ml/kernels/register.js';
 import { callOriginal } from '../src/ml/kernels/wasm-ops.js';
 
 interface Size {
@@ -315,16 +319,35 @@ function runTorch(script: string, size: Size, n: number, bs: number): TorchFigur
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as TorchFigures;
 }
 
-const fmt = (v: number) => Math.round(v).toString().padStart(7);
-const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+type Samples = Map<string, number[]>;
+
+function add(samples: Samples, key: string, value: number): void {
+  const list = samples.get(key) ?? [];
+  list.push(value);
+  samples.set(key, list);
+}
+
+function figuresInto(samples: Samples, f: Figures): void {
+  for (const [bs, v] of Object.entries(f.train)) add(samples, `train b${bs}`, v);
+  add(samples, 'predict', f.predict);
+  add(samples, 'input-grad', f.inputGrad);
+}
+
+const best = (xs: number[] | undefined) => (xs === undefined ? Number.NaN : Math.max(...xs));
+const cell = (v: number, width: number) =>
+  (Number.isNaN(v) ? '-' : Math.round(v).toString()).padStart(width);
+const ratioCell = (a: number, b: number, width: number) =>
+  (Number.isNaN(a) || Number.isNaN(b) ? '-' : `${(a / b).toFixed(2)}x`).padStart(width);
 
 async function main(): Promise<void> {
   const info = await initBackend(option('backend', '') || undefined);
   const sizes = option('sizes', '28x28x1,32x32x3,96x96x3').split(',').map(parseSize);
   const batchSizes = option('batches', '32,64').split(',').map(Number);
   const nOpt = option('n', '');
+  const rounds = Number(option('repeat', '3'));
   const script = option('torch-script', '/work/shared/bench/torch_lenet.py');
   const wantTorch = option('torch', 'auto') !== 'no' && existsSync(script) && torchAvailable();
+  const baseline = process.argv.includes('--baseline') && info.name === 'wasm';
   const wasm = info.wasm ? ` ${info.wasm.binary}, threads ${info.wasm.threads}` : '';
   console.log(`backend ${info.name}${wasm}; kernels: ${info.customKernels.join(', ') || 'none'}`);
   if (process.argv.includes('--profile')) {
@@ -336,36 +359,71 @@ async function main(): Promise<void> {
     timeKernels();
     return;
   }
+  // Replaced kernels other than the one wasm lacks: "baseline" puts the backend's own back.
+  const replaced = info.customKernels.filter((k) => k !== tf.Conv2DBackpropFilter);
+  console.log(
+    `images/second, best of ${rounds} interleaved rounds (the machine is shared; best-of is the least disturbed)`,
+  );
   for (const size of sizes) {
     const n = nOpt === '' ? defaultN(size) : Number(nOpt);
-    const before = tf.memory().numTensors;
-    const f = measure(size, n, batchSizes);
-    const leaked = tf.memory().numTensors - before;
-    console.log(`${size.label} N=${n} (tensors leaked: ${leaked})`);
-    for (const bs of batchSizes)
-      console.log(`  tfjs  train b${bs}   ${fmt(f.train[bs] ?? 0)} img/s`);
-    console.log(`  tfjs  predict     ${fmt(f.predict)} img/s`);
-    console.log(`  tfjs  input-grad  ${fmt(f.inputGrad)} img/s`);
-    if (!wantTorch) continue;
-    const torch = batchSizes.map((bs) => [bs, runTorch(script, size, n, bs)] as const);
-    for (const [bs, t] of torch) {
-      if (t === undefined) continue;
-      const mine = f.train[bs] ?? 0;
-      console.log(
-        `  torch train b${bs}   ${fmt(t.train_img_s)} img/s   ratio ${ratio(mine, t.train_img_s)}`,
-      );
+    const ours: Samples = new Map();
+    const own: Samples = new Map();
+    const torch: Samples = new Map();
+    const roundRatios = new Map<string, number[]>();
+    let leaked = 0;
+    for (let r = 0; r < rounds; r++) {
+      if (baseline) {
+        restoreOriginalWasmKernels(replaced);
+        figuresInto(own, measure(size, n, batchSizes));
+        registerWasmKernels();
+      }
+      const before = tf.memory().numTensors;
+      const f = measure(size, n, batchSizes);
+      leaked += tf.memory().numTensors - before;
+      figuresInto(ours, f);
+      if (!wantTorch) continue;
+      const round: Samples = new Map();
+      for (const bs of batchSizes) {
+        const t = runTorch(script, size, n, bs);
+        if (t === undefined) continue;
+        add(round, `train b${bs}`, t.train_img_s);
+        add(round, 'predict', t.predict_img_s);
+        add(round, 'input-grad', t.input_grad_img_s);
+      }
+      const mine: Samples = new Map();
+      figuresInto(mine, f);
+      for (const [key, values] of round) {
+        for (const v of values) add(torch, key, v);
+        add(roundRatios, key, best(mine.get(key)) / best(values));
+      }
     }
-    const last = torch[torch.length - 1]?.[1];
-    if (last !== undefined) {
-      console.log(
-        `  torch predict     ${fmt(last.predict_img_s)} img/s   ratio ${ratio(f.predict, last.predict_img_s)}`,
-      );
-      console.log(
-        `  torch input-grad  ${fmt(last.input_grad_img_s)} img/s   ratio ${ratio(f.inputGrad, last.input_grad_img_s)}`,
-      );
+    console.log(`${size.label} N=${n} (tensors leaked: ${leaked})`);
+    const head = ['', 'tfjs', ...(baseline ? ['own-k'] : []), 'torch', 'tfjs/torch'];
+    if (baseline) head.push('own-k/torch');
+    head.push('per-round tfjs/torch');
+    console.log(
+      `  ${head[0]?.padEnd(11)}${head
+        .slice(1)
+        .map((h, i) => h.padStart(i === head.length - 2 ? 22 : 11))
+        .join('')}`,
+    );
+    for (const key of ours.keys()) {
+      const o = best(ours.get(key));
+      const t = best(torch.get(key));
+      const b = best(own.get(key));
+      const cols = [
+        cell(o, 11),
+        ...(baseline ? [cell(b, 11)] : []),
+        cell(t, 11),
+        ratioCell(o, t, 11),
+      ];
+      if (baseline) cols.push(ratioCell(b, t, 11));
+      const per = (roundRatios.get(key) ?? []).map((v) => v.toFixed(2)).join(' ');
+      console.log(`  ${key.padEnd(11)}${cols.join('')}${per.padStart(22)}`);
     }
   }
-  if (!wantTorch) console.log('(python3-torch not found: no PyTorch ratios)');
+  if (!wantTorch) console.log('(no PyTorch comparison: python3-torch missing or --torch no)');
+  if (baseline) console.log('own-k: wasm with its own kernels, only Conv2DBackpropFilter added');
 }
 
 await main();

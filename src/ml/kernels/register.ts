@@ -8,7 +8,7 @@ import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
-import { saveOriginal } from './wasm-ops.js';
+import { originalKernel, saveOriginal } from './wasm-ops.js';
 
 /** Kernels we provide for wasm, in the order they are registered. */
 export const WASM_KERNELS: readonly tf.KernelConfig[] = [
@@ -30,4 +30,17 @@ export function registerWasmKernels(): string[] {
     tf.registerKernel(config);
   }
   return WASM_KERNELS.map((k) => k.kernelName);
+}
+
+/**
+ * Puts the backend's own kernels back in place of ours for `names` (where it has one),
+ * so that benchmarks can compare; registerWasmKernels() installs ours again.
+ */
+export function restoreOriginalWasmKernels(names: readonly string[]): void {
+  for (const name of names) {
+    const original = originalKernel(name);
+    if (original === undefined) continue;
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: original });
+  }
 }

@@ -21,6 +21,11 @@ export function saveOriginal(name: string): void {
   if (config !== undefined) originals.set(name, config.kernelFunc);
 }
 
+/** The wasm backend's own kernel `name`, if it had one and it was saved. */
+export function originalKernel(name: string): tf.KernelFunc | undefined {
+  return originals.get(name);
+}
+
 /** Runs the wasm backend's own kernel `name`, even when the project has replaced it. */
 export function callOriginal(
   backend: BackendWasm,
