@@ -189,6 +189,7 @@ export function relativeImports(tokens: readonly string[]): string[] {
   const specs: string[] = [];
   const isString = (t: string | undefined): t is string => t?.startsWith('"') ?? false;
   tokens.forEach((t, i) => {
+    if (tokens[i - 1] === '.' || tokens[i - 1] === '?.') return;
     const next = tokens[i + 1];
     const afterParen = tokens[i + 2];
     if ((t === 'from' || t === 'import') && isString(next)) specs.push(unquote(next));

@@ -113,7 +113,7 @@ describe('tokenize', () => {
 
   test('finds relative static, re-export, side-effect and literal dynamic imports only', () => {
     const tokens = tokenize(
-      `import a from './a.js'; export * from "../b.js"; import './c.js'; await import('./d.js'); import x from 'pkg'; Array.from('./no.js');`,
+      `import a from './a.js'; export * from "../b.js"; import './c.js'; await import('./d.js'); import x from 'pkg'; Array.from('./no.js'); loader.import('./no.js');`,
     );
     expect(relativeImports(tokens)).toEqual(['./a.js', '../b.js', './c.js', './d.js']);
   });
