@@ -256,7 +256,7 @@ describe('CLEVER', () => {
     x.dispose();
   });
 
-  it('on probabilities of a non-linear model: positive, capped by the radius, seeded, no leaks', async () => {
+  it('on probabilities of a non-linear model: positive, capped by the radius, seeded, chunking-invariant, no leaks', async () => {
     const net = tinyConvNet(SHAPE, 3, 83);
     const x = randomImages(2, SHAPE, 84);
     const before = tf.memory().numTensors;
@@ -269,6 +269,9 @@ describe('CLEVER', () => {
       expect(v).toBeLessThanOrEqual(2);
     }
     expect(Array.from(b)).toEqual(Array.from(a));
+    // The pool is drawn chunk by chunk; the chunk size must not change the scores.
+    const c = await cleverUntargeted(net, x, { ...opts, gradientBatchSize: 3 });
+    expect(Array.from(c)).toEqual(Array.from(a));
     tf.dispose([x]);
     net.dispose();
   });

@@ -115,18 +115,17 @@ export function cleverTargeted(
   const [, h, w, c] = x1.shape;
   const dim = h * w * c;
   const poolSize = p.poolFactor * p.batchSize;
-  const pool = uniformInBall(rng, poolSize, dim, p.radius, p.norm);
   const q = dualNorm(p.norm);
   const gradNorms = new Float64Array(poolSize);
   const xFlat = x1.dataSync();
   for (const [s, e] of batchRanges(poolSize, p.gradientBatchSize)) {
     options.signal?.throwIfAborted();
+    // Drawn chunk by chunk (the same stream as drawing the whole pool at once), so that memory
+    // stays at gradientBatchSize images however large the pool.
+    const chunk = uniformInBall(rng, e - s, dim, p.radius, p.norm);
     const norms = tf.tidy(() => {
       const points = tf.clipByValue(
-        tf.add(
-          tf.tensor2d(pool.subarray(s * dim, e * dim), [e - s, dim]),
-          tf.tensor2d(xFlat, [1, dim]),
-        ),
+        tf.add(tf.tensor2d(chunk, [e - s, dim]), tf.tensor2d(xFlat, [1, dim])),
         0,
         1,
       );
