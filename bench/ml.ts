@@ -398,14 +398,10 @@ async function main(): Promise<void> {
       }
     }
     console.log(`${size.label} N=${n} (tensors leaked: ${leaked})`);
-    const head = ['', 'tfjs', ...(baseline ? ['own-k'] : []), 'torch', 'tfjs/torch'];
+    const head = ['tfjs', ...(baseline ? ['own-k'] : []), 'torch', 'tfjs/torch'];
     if (baseline) head.push('own-k/torch');
-    head.push('per-round tfjs/torch');
     console.log(
-      `  ${head[0]?.padEnd(11)}${head
-        .slice(1)
-        .map((h, i) => h.padStart(i === head.length - 2 ? 22 : 11))
-        .join('')}`,
+      `  ${''.padEnd(11)}${head.map((h) => h.padStart(12)).join('')}   per round tfjs/torch`,
     );
     for (const key of ours.keys()) {
       const o = best(ours.get(key));
@@ -417,9 +413,9 @@ async function main(): Promise<void> {
         cell(t, 11),
         ratioCell(o, t, 11),
       ];
-      if (baseline) cols.push(ratioCell(b, t, 11));
+      if (baseline) cols.push(ratioCell(b, t, 12));
       const per = (roundRatios.get(key) ?? []).map((v) => v.toFixed(2)).join(' ');
-      console.log(`  ${key.padEnd(11)}${cols.join('')}${per.padStart(22)}`);
+      console.log(`  ${key.padEnd(11)}${cols.join('')}   ${per}`);
     }
   }
   if (!wantTorch) console.log('(no PyTorch comparison: python3-torch missing or --torch no)');
