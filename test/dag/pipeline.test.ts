@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { computeKey, KEY_SCHEMA_VERSION } from '../../src/dag/key.js';
-import { loadPipeline } from '../../src/dag/pipeline.js';
+import { loadPipeline, loadPipelineFile } from '../../src/dag/pipeline.js';
 import type { LoadOptions, Pipeline } from '../../src/dag/pipeline-types.js';
 import { dollar } from './error-cases.js';
 import { testRegistry } from './test-registry.js';
@@ -249,6 +249,25 @@ describe('loadPipeline', () => {
       },
       { name: 'first', many: false, refs: [{ stageId: 'data[0]', path: 'x.bin' }] },
     ]);
+  });
+
+  test('a missing file is a diagnostic naming it as the user would', async () => {
+    const result = await loadPipelineFile(
+      '/nonexistent/advrob/pipeline.yaml',
+      testRegistry,
+      {},
+      'pipeline.yaml',
+    );
+    expect(result).toEqual({
+      ok: false,
+      error: [
+        {
+          severity: 'error',
+          message:
+            'cannot read pipeline.yaml: no such file; expected a pipeline.yaml (see docs/pipeline-format.md)',
+        },
+      ],
+    });
   });
 
   test('stage locations point at the stage name', () => {
