@@ -9,7 +9,15 @@
  * never leave a resume point that refers to a snapshot not yet completely written.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -95,6 +103,17 @@ interface ResumePoint {
   optimizerFile: string;
   optimizerSpecs: tf.io.WeightsManifestEntry[];
   history: EpochRecord[];
+}
+
+/** Removes temp files and directories a killed run left behind (names ending in .tmp-PID). */
+function removeStaleTemps(outDir: string): void {
+  for (const sub of [SNAPSHOTS_DIR, RESUME_DIR, '.']) {
+    const dir = join(outDir, sub);
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) {
+      if (/\.tmp-\d+$/.test(name)) rmSync(join(dir, name), { recursive: true, force: true });
+    }
+  }
 }
 
 function writeFileAtomically(path: string, content: string | Uint8Array): void {
@@ -228,6 +247,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const batches = Math.ceil(n / batchSize);
   const fp = fingerprint(opts, batchSize);
   mkdirSync(join(outDir, RESUME_DIR), { recursive: true });
+  removeStaleTemps(outDir);
 
   const optimizer = createOptimizer(opts.optimizer);
   const logitsModel = logitsModelOf(model);

@@ -1,4 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -155,6 +163,22 @@ describe.each(['cpu', 'wasm'] as const)('trainModel on %s', (backend) => {
       ).toBe(true);
     });
   }
+
+  it('removes temp files a killed run left behind', async () => {
+    const out = freshDir();
+    await trainModel(options(out, { epochs: 1 }));
+    const stale = [
+      join(out, 'snapshots', 'epoch-002.tmp-99999'),
+      join(out, 'resume', 'resume.json.tmp-99999'),
+    ];
+    mkdirSync(stale[0] as string);
+    writeFileSync(join(stale[0] as string, 'weights.bin'), 'partial');
+    writeFileSync(stale[1] as string, '{');
+    const r = await trainModel(options(out, { epochs: 2 }));
+    expect(r.resumedFromEpoch).toBe(1);
+    expect(readdirSync(join(out, 'snapshots')).sort()).toEqual(['epoch-001', 'epoch-002']);
+    expect(readdirSync(join(out, 'resume')).sort()).toEqual(['optimizer-002.bin', 'resume.json']);
+  });
 
   it('refuses to resume a directory written with other options', async () => {
     const out = freshDir();
