@@ -6,6 +6,9 @@
  * Must never keep a tensor it does not return: callers rely on tf.memory() staying flat.
  */
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's Node bundle registers no gradients; tfjs-layers registers all of core's. Every
+// attack and metric differentiates, and must not depend on some caller having loaded layers.
+import '@tensorflow/tfjs-layers';
 import type { Classifier } from '../classifier.js';
 import type { Rng } from '../rng.js';
 
