@@ -104,7 +104,7 @@ export async function loadPipelineFile(
     return fail([
       {
         severity: 'error',
-        message: `cannot read ${file}: ${reason}; expected a pipeline.yaml (see docs/pipeline-format.md)`,
+        message: `cannot read ${file}: ${reason}; expected a pipeline file (pass another with --file)`,
       },
     ]);
   }

@@ -264,7 +264,7 @@ describe('loadPipeline', () => {
         {
           severity: 'error',
           message:
-            'cannot read pipeline.yaml: no such file; expected a pipeline.yaml (see docs/pipeline-format.md)',
+            'cannot read pipeline.yaml: no such file; expected a pipeline file (pass another with --file)',
         },
       ],
     });
