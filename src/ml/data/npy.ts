@@ -43,6 +43,8 @@ const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 const ALIGN = 64;
 /** numpy leaves room for the first axis to grow to 21 digits without rewriting the file. */
 const GROWTH_AXIS_MAX_DIGITS = 21;
+/** fs.readSync/writeSync refuse lengths of 2 GiB and more. */
+const CHUNK = 1 << 30;
 
 if (endianness() !== 'LE') throw new Error('npy.ts assumes a little-endian host');
 
@@ -200,8 +202,9 @@ export function saveNpy(path: string, shape: readonly number[], data: NpyData): 
   try {
     writeSync(fd, header);
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    // writeSync may write less than asked for large buffers.
-    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    for (let off = 0; off < bytes.length; ) {
+      off += writeSync(fd, bytes, off, Math.min(CHUNK, bytes.length - off));
+    }
   } finally {
     closeSync(fd);
   }
@@ -225,7 +228,7 @@ export function loadNpy(path: string): NpyArray {
     const bytes = new Uint8Array(data.buffer);
     let off = 0;
     while (off < bytes.length) {
-      const r = readSync(fd, bytes, off, bytes.length - off, h.dataOffset + off);
+      const r = readSync(fd, bytes, off, Math.min(CHUNK, bytes.length - off), h.dataOffset + off);
       if (r === 0) break;
       off += r;
     }
