@@ -88,6 +88,10 @@ export function headerLines(state: RunState, opts: FrameOptions): string[] {
   return [first, fitParts(tally, ' · ', width), paint('dim', truncate(clockText, width))];
 }
 
+/** ` 8/12`: done padded to the width of total, so bars of sibling rows line up. */
+const counter = (done: number, total: number): string =>
+  `${String(done).padStart(String(total).length)}/${total}`;
+
 /** Metrics people look for first; the rest follow in the order the stage reported them. */
 const preferredMetrics = ['val_acc', 'asr', 'test_acc', 'acc', 'loss'];
 
@@ -112,9 +116,9 @@ const minBar = 4;
  * wanted, then the inner bar; the first metric and the outer bar go last.
  */
 export function progressText(progress: StageProgress, room: number, paint: Paint): string {
-  const outer = `${progress.unit} ${progress.done}/${progress.total}`;
+  const outer = `${progress.unit} ${counter(progress.done, progress.total)}`;
   const inner = progress.inner;
-  const innerText = inner ? `${inner.unit} ${inner.done}/${inner.total}` : undefined;
+  const innerText = inner ? `${inner.unit} ${counter(inner.done, inner.total)}` : undefined;
   const metrics = metricTexts(progress.metrics);
   const message = progress.message;
 

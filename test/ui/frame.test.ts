@@ -15,7 +15,7 @@ const progress: StageProgress = {
 };
 
 /** The words of a progress text, bars removed. */
-const words = (text: string) => text.split(' ').filter((w) => !/^[█░]+$/.test(w));
+const words = (text: string) => text.split(' ').filter((w) => w !== '' && !/^[█░]+$/.test(w));
 
 describe('progressText', () => {
   it('shows everything when there is room: wanted metrics first, NaN left out', () => {
@@ -31,7 +31,7 @@ describe('progressText', () => {
       '0.410',
       'pgd',
     ]);
-    expect(text).toMatch(/^epoch 12\/35 █+░+ batch 40\/100 █+░+ val_acc/);
+    expect(text).toMatch(/^epoch 12\/35 █+░+ batch {2}40\/100 █+░+ val_acc/);
   });
 
   it('gives up the message, then metrics, then the inner bar as room runs out', () => {

@@ -41,9 +41,15 @@ describe('RunView on recorded runs', () => {
       /^1 cached · 2 running · 2 queued · 1 done · 0 failed +1m02s · ETA ≥1m00s$/,
     );
     const row = lineWith(text, 'train[a,1]');
-    expect(row).toMatch(/^▶ train\[a,1\] epoch 34\/35 █+░ batch 99\/100 █+ val_acc 0\.840 +1m01s$/);
+    expect(row).toMatch(
+      /^▶ train\[a,1\] epoch 34\/35 █+░ batch {2}99\/100 █+ val_acc 0\.840 +1m01s$/,
+    );
     expect(lineWith(text, 'train[b,0]')).toMatch(
-      /epoch 1\/35 █?░+ batch 50\/100 █+░+ val_acc 0\.510 +1s$/,
+      /epoch {2}1\/35 █?░+ batch {2}50\/100 █+░+ val_acc 0\.510 +1s$/,
+    );
+    // Sibling rows line up: counters are padded to the width of their totals.
+    expect(lineWith(text, 'train[a,1]').indexOf('batch')).toBe(
+      lineWith(text, 'train[b,0]').indexOf('batch'),
     );
     expect(lineWith(text, '✓ done')).toBe('✓ done 1 (train 1) · cached 1');
     expect(text).not.toContain('train[a,0]');
@@ -104,7 +110,7 @@ describe('RunView on recorded runs', () => {
     expect(text).toContain('1 cached · 2 running · 1 queued · 1 done · 1 failed');
     expect(text).toMatch(/^1m11s · ETA/m);
     const row = lineWith(text, 'images');
-    expect(row).toMatch(/^▶ attack\[ci…pgd-linf\] images 250\/1000 █+░+ asr 0\.500 +1s$/);
+    expect(row).toMatch(/^▶ attack\[ci…pgd-linf\] images {2}250\/1000 █+░+ asr 0\.500 +1s$/);
     // Without room for two bars the inner one goes first; the metric stays.
     expect(lineWith(text, 'train[a,1]')).toMatch(
       /^▶ train\[a,1\] +epoch 34\/35 █+░* val_acc 0\.840 +1m10s$/,
