@@ -35,7 +35,9 @@ const REF = /^([A-Za-z_][A-Za-z0-9_-]*)(?:\[([^\]]*)\])?(?::(.*))?$/;
 export function parseRef(ref: string): ParsedRef | undefined {
   const m = REF.exec(ref);
   if (!m?.[1]) return undefined;
-  return { name: m[1], values: m[2] === undefined ? null : m[2].split(','), path: m[3] ?? '' };
+  // Foreach values never hold spaces, so `train[normal, 0]` can only mean `train[normal,0]`.
+  const values = m[2] === undefined ? null : m[2].split(',').map((v) => v.trim());
+  return { name: m[1], values, path: m[3] ?? '' };
 }
 
 function indexGroups(drafts: StageDraft[]): Map<string, Group> {

@@ -235,7 +235,7 @@ describe('loadPipeline', () => {
         '  both:',
         '    kind: command',
         '    cmd: cat "$IN_ALL"',
-        '    inputs: { all: "data[*]", first: "data[0]:x.bin" }',
+        '    inputs: { all: "data[ * ]", first: "data[0]:x.bin" }',
       ),
     );
     expect(stage(p, 'both').inputs).toEqual([
