@@ -93,12 +93,13 @@ describe('plain mode', () => {
 
   it('logs every epoch of a training with its val_acc, not every batch', async () => {
     const events: EngineEvent[] = [];
-    let time = t0;
+    // 100 ms apart: the whole training takes 3.3 s, under the 5 s time-based throttle.
+    const at = () => t0 + events.length * 100;
     for (let epoch = 1; epoch <= 3; epoch++) {
       for (let batch = 1; batch <= 10; batch++) {
         events.push({
           type: 'stage-progress',
-          time: (time += 100),
+          time: at(),
           stageId: 'train[a]',
           progress: {
             unit: 'epoch',
@@ -111,7 +112,7 @@ describe('plain mode', () => {
       }
       events.push({
         type: 'stage-progress',
-        time: (time += 100),
+        time: at(),
         stageId: 'train[a]',
         progress: { unit: 'epoch', done: epoch, total: 3, metrics: { val_acc: epoch / 4 } },
       });
