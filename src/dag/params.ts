@@ -100,6 +100,22 @@ function parseSetValue(text: string, line: number, column: number): Result<Json>
   return ok(value);
 }
 
+function missingParam(
+  parent: Json,
+  segment: string,
+  where: string,
+  line: number,
+  column: number,
+): Diagnostic {
+  const expected = Array.isArray(parent)
+    ? `expected an index from 0 to ${parent.length - 1}`
+    : isObject(parent)
+      ? `expected one of ${Object.keys(parent).join(', ')} (--set only changes existing params)`
+      : `${where} is ${JSON.stringify(parent)}, not a mapping`;
+  const hint = isObject(parent) ? didYouMean(segment, Object.keys(parent)) : undefined;
+  return cliError('--set', line, column, `no param '${segment}' in ${where}; ${expected}`, hint);
+}
+
 /** Applies one `a.b=value` to a copy of `tree`; `line` is the 1-based index of the --set. */
 function applySet(tree: JsonObject, set: string, line: number): Result<JsonObject> {
   const eq = set.indexOf('=');
@@ -120,17 +136,7 @@ function applySet(tree: JsonObject, set: string, line: number): Result<JsonObjec
       return fail([
         cliError('--set', line, column, `empty name in '${set.slice(0, eq)}'; expected PATH=VALUE`),
       ]);
-    if (!keys.includes(segment)) {
-      const expected = Array.isArray(parent)
-        ? `expected an index from 0 to ${parent.length - 1}`
-        : isObject(parent)
-          ? `expected one of ${keys.join(', ')} (--set only changes existing params)`
-          : `${where} is ${JSON.stringify(parent)}, not a mapping`;
-      const hint = isObject(parent) ? didYouMean(segment, keys) : undefined;
-      return fail([
-        cliError('--set', line, column, `no param '${segment}' in ${where}; ${expected}`, hint),
-      ]);
-    }
+    if (!keys.includes(segment)) return fail([missingParam(parent, segment, where, line, column)]);
     const container = parent as JsonObject | Json[];
     if (i === segments.length - 1) {
       (container as Record<string, Json>)[segment] = value.value;
