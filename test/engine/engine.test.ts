@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { finished, Rig, stageIds } from './rig.js';
 
 const rigs: Rig[] = [];
@@ -11,7 +11,7 @@ const rig = (files: Record<string, string>): Rig => {
   rigs.push(r);
   return r;
 };
-afterEach(() => {
+afterAll(() => {
   for (const r of rigs.splice(0)) r.cleanup();
 });
 
@@ -26,6 +26,11 @@ async function status(r: Rig, args: string[] = []): Promise<StatusRow[]> {
   const result = await r.run(['status', '--json', ...args]);
   expect(result.code, result.stderr).toBe(0);
   return (JSON.parse(result.stdout) as { stages: StatusRow[] }).stages;
+}
+/** Runs the CLI and expects exit 0, showing its output when it is not. */
+async function succeeds(r: Rig, args: string[]): Promise<void> {
+  const result = await r.run(args);
+  expect(result.code, `${args.join(' ')}\n${result.stdout}${result.stderr}`).toBe(0);
 }
 const willRun = (rows: StatusRow[]): string[] =>
   rows
@@ -69,7 +74,9 @@ stages:
     outs: [f.txt]
 `;
 
-describe('advrob-dag engine (real CLI, temp workspaces)', () => {
+// Each test has its own workspaces, so they run concurrently: most of their time is spent
+// waiting for processes to start.
+describe.concurrent('advrob-dag engine (real CLI, temp workspaces)', () => {
   it('keys are stable across runs and workspaces; a second run is fully cached', async () => {
     const one = rig({ 'pipeline.yaml': diamond });
     const two = rig({ 'pipeline.yaml': diamond });
@@ -130,7 +137,7 @@ stages:
     outs: [h.txt]
 `,
     });
-    expect((await r.run(['run'])).code).toBe(0);
+    await succeeds(r, ['run']);
     const { events } = await r.events(['--set', 'p=2']);
     const finishedG = events.find((e) => e.type === 'stage-finished' && e.stageId === 'G');
     expect(finishedG?.earlyCutoff).toBe(true);
@@ -159,7 +166,7 @@ stages:
     const never = await r.run(['status']);
     expect(never.stdout).toMatch(/A\s+command\s+will run: never run/);
     expect(never.stdout).toMatch(/B\s+command\s+will run: upstream will run: A/);
-    expect((await r.run(['run'])).code).toBe(0);
+    await succeeds(r, ['run']);
     expect((await r.run(['status'])).stdout).toMatch(/A\s+command\s+up to date/);
     r.write('notes.txt', 'changed\n');
     const rows = await status(r);
@@ -262,7 +269,7 @@ stages:
     expect(second.code).toBe(3);
     expect(second.stderr).toContain(`locked by another run: pid ${first.pid}`);
     expect(second.stderr).toMatch(/started \d{4}-\d\d-\d\dT/);
-    expect((await r.run(['status'])).code).toBe(0);
+    await succeeds(r, ['status']);
     expect((await firstDone).code).toBe(0);
     const dead = spawnSync('true').pid;
     r.write(
@@ -274,7 +281,7 @@ stages:
         argv: [],
       }),
     );
-    expect((await r.run(['run', '--force', 'slow'])).code).toBe(0);
+    await succeeds(r, ['run', '--force', 'slow']);
     expect(r.exists('cache/run.lock')).toBe(false);
   });
 
@@ -318,7 +325,7 @@ stages:
       ['quick', 'up to date'],
       ['slow', 'never run'],
     ]);
-    expect((await r.run(['verify'])).code).toBe(0);
+    await succeeds(r, ['verify']);
   });
 
   it('gc frees unreferenced objects and keeps the current ones', async () => {
@@ -333,9 +340,9 @@ stages:
     outs: [big.txt]
 `,
     });
-    expect((await r.run(['run'])).code).toBe(0);
+    await succeeds(r, ['run']);
     const [old] = await status(r);
-    expect((await r.run(['run', '--set', 'a=2'])).code).toBe(0);
+    await succeeds(r, ['run', '--set', 'a=2']);
     const [current] = await status(r, ['--set', 'a=2']);
     const objectSize = (digest: string): number =>
       fs.statSync(r.path(`cache/objects/${digest.slice(0, 2)}/${digest.slice(2)}`)).size;
@@ -361,13 +368,13 @@ stages:
     const again = await r.events(['--set', 'a=2']);
     expect(stageIds(again.events, 'stage-cached')).toEqual(['big']);
     expect(current?.outputTree).toBeTruthy();
-    expect((await r.run(['verify'])).code).toBe(0);
+    await succeeds(r, ['verify']);
   });
 
   it('verify finds a flipped byte in an object and names the stage', async () => {
     const r = rig({ 'pipeline.yaml': diamond });
-    expect((await r.run(['run'])).code).toBe(0);
-    expect((await r.run(['verify'])).code).toBe(0);
+    await succeeds(r, ['run']);
+    await succeeds(r, ['verify']);
     const rows = await status(r);
     const c = rows.find((x) => x.id === 'C');
     const entry = (
@@ -410,7 +417,7 @@ stages:
     outs: [all.txt]
 `;
     const reference = rig({ 'pipeline.yaml': pipeline });
-    expect((await reference.run(['run', '--jobs', '4'])).code).toBe(0);
+    await succeeds(reference, ['run', '--jobs', '4']);
     const crashed = rig({ 'pipeline.yaml': pipeline });
     for (const delayMs of [150, 700, 400, 1100]) {
       const child = crashed.start(['run', '--jobs', '4']);
@@ -453,7 +460,7 @@ stages:
 `,
       'notes.txt': 'one\ntwo\nthree\n',
     });
-    expect((await r.run(['run'])).code).toBe(0);
+    await succeeds(r, ['run']);
     const why = await r.run(['why', 'artifacts/B/b.txt']);
     expect(why.code, why.stderr).toBe(0);
     const lines = why.stdout.split('\n');
@@ -461,7 +468,9 @@ stages:
     expect(why.stdout).toMatch(/a=A:a\.txt [0-9a-f]{12} {2}<- A \(command, ran/);
     expect(why.stdout).toContain('head -n 2');
     expect(why.stdout).toMatch(/notes\.txt [0-9a-f]{12} {2}\(workspace file\)/);
-    const prov = JSON.parse((await r.run(['why', '--prov-json', 'artifacts/B/b.txt'])).stdout);
+    const provRun = await r.run(['why', '--prov-json', 'artifacts/B/b.txt']);
+    expect(provRun.code, provRun.stderr).toBe(0);
+    const prov = JSON.parse(provRun.stdout);
     expect(Object.keys(prov.activity)).toHaveLength(2);
     expect(Object.keys(prov.used)).toHaveLength(2);
     const dot = await r.run(['dag', '--format', 'dot']);
@@ -469,6 +478,7 @@ stages:
     const mermaid = await r.run(['dag', '--format', 'mermaid']);
     expect(mermaid.stdout).toContain('s0 --> s1');
     const log = await r.run(['log', '--json']);
+    expect(log.code, log.stderr).toBe(0);
     const runs = JSON.parse(log.stdout) as { status: string; counts: { ran: number } }[];
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ status: 'success', counts: { ran: 2 } });
