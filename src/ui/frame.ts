@@ -305,6 +305,8 @@ export function infoLine(message: string, opts: FrameOptions): string {
 
 /** The live part of the view (notes are printed once, above it, by the caller). */
 export function liveLines(state: RunState, opts: FrameOptions): string[] {
+  // Before run-started there is nothing to say (and a run that never starts leaves no frame).
+  if (state.phase === 'idle') return [];
   const summary = summaryLine(state, opts);
   const header = headerLines(state, opts);
   const verdict = verdictLines(state, opts);

@@ -176,6 +176,17 @@ describe('ink mode', () => {
     expect(output.lastIndexOf('\x1b[?25h')).toBeGreaterThan(output.lastIndexOf('\x1b[?25l'));
   });
 
+  it('leaves nothing on screen when the run never started', async () => {
+    const terminal = new FakeTerminal();
+    const sink = createInkSink({
+      out: terminal as unknown as NodeJS.WriteStream,
+      color: false,
+      patchConsole: false,
+    });
+    await sink.close?.();
+    expect(stripEscapes(terminal.writes.join('')).trim()).toBe('');
+  });
+
   it('redraws at the new width when the terminal is resized, before any new event', async () => {
     const terminal = new FakeTerminal();
     const sink = createInkSink({
