@@ -27,8 +27,9 @@ function resolveTarget(target: string, root: string, store: Store, prov: Provena
   }
   const abs = path.resolve(target);
   const rel = path.relative(root, abs).split(path.sep).join('/');
-  const [top, stageId, ...rest] = rel.split('/');
-  if (top === 'artifacts' && stageId) {
+  const [top, dirName, ...rest] = rel.split('/');
+  if (top === 'artifacts' && dirName) {
+    const stageId = decodeURIComponent(dirName);
     const key = store.readHead(stageId);
     const record = key ? store.readRecord(key) : undefined;
     if (!key || !record) throw usage(`${target}: stage '${stageId}' has no output in the store`);

@@ -32,7 +32,7 @@ export class ArtifactsView {
   }
 
   dir(stageId: string): string {
-    return path.join(this.root, stageId);
+    return path.join(this.root, idFileName(stageId));
   }
 
   /** Makes `artifacts/<id>` show `treeDigest`; a no-op when it already does. */

@@ -87,9 +87,17 @@ export function writeFileAtomic(
   fs.renameSync(tmp, file);
 }
 
-/** Stage ids contain brackets and commas; file names under cache/ use this escaped form. */
+/**
+ * A stage id as a file name that still reads like the id (`train[normal,3].log`): only
+ * `%`, path separators, control characters and a leading dot are %-escaped, so
+ * `decodeURIComponent` gives the id back.
+ */
 export const idFileName = (stageId: string): string =>
-  encodeURIComponent(stageId).replace(/\*/g, '%2A');
+  stageId.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is escaped
+    /[%/\\\x00-\x1f]|^\./g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  );
 
 export class Store {
   readonly objectsDir: string;
