@@ -27,5 +27,6 @@ describe('useColor', () => {
     expect(useColor({ FORCE_COLOR: '1' }, false)).toBe(true);
     expect(useColor({ FORCE_COLOR: '' }, false)).toBe(true);
     expect(useColor({ FORCE_COLOR: '0' }, true)).toBe(false);
+    expect(useColor({ TERM: 'dumb' }, true)).toBe(false);
   });
 });
