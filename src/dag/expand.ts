@@ -32,6 +32,12 @@ export interface StageDraft extends Omit<ConcreteStage, 'inputs'> {
 
 type Binding = Record<string, Json>;
 
+interface Fields {
+  params: Json;
+  inputs: Json;
+  deps: Json;
+}
+
 const error = (message: string, location: SourceLocation, hint?: string): Diagnostic => ({
   severity: 'error',
   message,
@@ -224,13 +230,8 @@ class Expander {
     return undefined;
   }
 
-  private concrete(
-    name: string,
-    id: string,
-    stage: StageDocument,
-    binding: Binding,
-    location: SourceLocation,
-  ): StageDraft | undefined {
+  /** The stage's fields with `${...}` filled in for one binding; undefined after errors. */
+  private interpolated(name: string, stage: StageDocument, binding: Binding): Fields | undefined {
     const before = this.errors.length;
     const scope: Scope = { binding, params: this.params };
     const field = (key: keyof StageDocument, fallback: Json): Json =>
@@ -247,9 +248,13 @@ class Expander {
       stage.kind === COMMAND_KIND
         ? { cmd: field('cmd', ''), outs: field('outs', []), env: field('env', {}) }
         : field('params', {});
-    const inputs = field('inputs', {});
-    const deps = field('deps', []);
-    if (this.errors.length > before) return undefined;
+    const fields = { params, inputs: field('inputs', {}), deps: field('deps', []) };
+    return this.errors.length > before ? undefined : fields;
+  }
+
+  /** What interpolation may have broken: params a mapping, refs and paths strings inside. */
+  private fieldsAreValid(id: string, name: string, kind: string, fields: Fields): boolean {
+    const { params, inputs, deps } = fields;
     if (!isObject(params)) {
       this.errors.push(
         error(
@@ -257,27 +262,37 @@ class Expander {
           this.at(['stages', name, 'params']),
         ),
       );
-      return undefined;
+      return false;
     }
-    const outs = stage.kind === COMMAND_KIND ? (params.outs ?? []) : [];
+    const outs = kind === COMMAND_KIND ? (params.outs ?? []) : [];
     const strings = [
       this.allStrings(id, name, 'inputs', inputs),
       this.allStrings(id, name, 'deps', deps),
       this.allStrings(id, name, 'outs', outs),
     ];
-    if (strings.includes(false)) return undefined;
-    if (
-      !this.pathsInsideWorkspace(name, 'deps', deps) ||
-      !this.pathsInsideWorkspace(name, 'outs', outs)
-    ) {
-      return undefined;
-    }
+    return (
+      !strings.includes(false) &&
+      this.pathsInsideWorkspace(name, 'deps', deps) &&
+      this.pathsInsideWorkspace(name, 'outs', outs)
+    );
+  }
+
+  private concrete(
+    name: string,
+    id: string,
+    stage: StageDocument,
+    binding: Binding,
+    location: SourceLocation,
+  ): StageDraft | undefined {
+    const fields = this.interpolated(name, stage, binding);
+    if (!fields || !this.fieldsAreValid(id, name, stage.kind, fields)) return undefined;
+    const { inputs, deps } = fields;
     const draft: StageDraft = {
       id,
       name,
       kind: stage.kind,
       matrix: binding,
-      params,
+      params: fields.params as JsonObject,
       rawInputs: Object.entries(inputs as JsonObject).map(([input, ref]) => ({
         name: input,
         ref: ref as string,
