@@ -88,8 +88,13 @@ export function marginGradients(
   return tf.tidy(() => {
     const margin = (xi: tf.Tensor): tf.Scalar => {
       const out = outputOf(classifier, xi as tf.Tensor4D, output);
-      const cols = tf.gather(out, tf.tensor1d([pred, target], 'int32'), 1);
-      return tf.sum(tf.matMul(cols, tf.tensor2d([1, -1], [2, 1]))) as tf.Scalar;
+      // A product with e_pred - e_target rather than a gather: gather's gradient needs the
+      // UnsortedSegmentSum kernel, which the wasm backend lacks.
+      const k = out.shape[1];
+      const v = new Float32Array(k);
+      v[pred] = 1;
+      v[target] = -1;
+      return tf.sum(tf.matMul(out, tf.tensor2d(v, [k, 1]))) as tf.Scalar;
     };
     return tf.grad(margin)(points) as tf.Tensor4D;
   });
