@@ -50,7 +50,7 @@ const isObject = (v: Json): v is JsonObject =>
 const ID_BREAKERS = /[,[\]*\s]/;
 
 /** How a foreach value is written inside an id: strings as is, the rest as JSON. */
-export const idPart = (v: Json): string => (typeof v === 'string' ? v : JSON.stringify(v));
+const idPart = (v: Json): string => (typeof v === 'string' ? v : JSON.stringify(v));
 
 export const stageId = (name: string, values: readonly Json[]): string =>
   values.length === 0 ? name : `${name}[${values.map(idPart).join(',')}]`;

@@ -6,22 +6,10 @@
 import type { Json, JsonObject } from './pipeline-types.js';
 
 /** `${...}` as the whole value: it takes the type of what it names. */
-export const WHOLE_INTERPOLATION = '^\\$\\{[^}]*\\}$';
-export const STAGE_NAME = '^[A-Za-z_][A-Za-z0-9_-]*$';
-export const FOREACH_KEY = '^[A-Za-z_][A-Za-z0-9_]*$';
-export const PROFILE_NAME = '^[A-Za-z_][A-Za-z0-9_-]*$';
-
-export const STAGE_FIELDS = [
-  'kind',
-  'params',
-  'inputs',
-  'foreach',
-  'deps',
-  'cmd',
-  'outs',
-  'env',
-] as const;
-export const DOCUMENT_FIELDS = ['version', 'name', 'params', 'profiles', 'stages'] as const;
+const WHOLE_INTERPOLATION = '^\\$\\{[^}]*\\}$';
+const STAGE_NAME = '^[A-Za-z_][A-Za-z0-9_-]*$';
+const FOREACH_KEY = '^[A-Za-z_][A-Za-z0-9_]*$';
+const PROFILE_NAME = '^[A-Za-z_][A-Za-z0-9_-]*$';
 
 const stringList: JsonObject = { type: 'array', items: { type: 'string' } };
 
