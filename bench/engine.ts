@@ -74,9 +74,41 @@ async function planningFigure(): Promise<void> {
   else console.log(`planning, 10,000 stages: ${JSON.stringify(result)}`);
 }
 
+/** `status` of a never-run 10,000-stage command pipeline: load, expand, keys, reasons. */
+function bigStatusFigure(): void {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advrob-dag-bench-'));
+  try {
+    fs.writeFileSync(
+      path.join(dir, 'pipeline.yaml'),
+      `version: 1
+name: big
+stages:
+  a:
+    kind: command
+    foreach: { i: { range: 100 }, j: { range: 50 } }
+    cmd: echo \${i} \${j} > a.txt
+    outs: [a.txt]
+  b:
+    kind: command
+    foreach: { i: { range: 100 }, j: { range: 50 } }
+    inputs: { a: "a[\${i},\${j}]:a.txt" }
+    cmd: cat "$IN_A" > b.txt
+    outs: [b.txt]
+`,
+    );
+    const walls = Array.from({ length: 3 }, () => cliWall(dir, ['status', '--json']));
+    console.log(
+      `status of a never-run 10,000-stage command pipeline (load + keys + reasons), wall: median ${median(walls).toFixed(0)} ms`,
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   console.log(`advrob-dag engine bench — node ${process.version}, ${os.cpus().length} cpus`);
   await planningFigure();
+  bigStatusFigure();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advrob-dag-bench-'));
   try {
     fs.writeFileSync(path.join(dir, 'pipeline.yaml'), pipeline());
