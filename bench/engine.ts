@@ -39,6 +39,7 @@ function cliWall(dir: string, args: string[]): number {
     cwd: dir,
     env: { ...process.env, CI: '1', NO_COLOR: '1' },
     encoding: 'utf8',
+    maxBuffer: 1 << 28,
   });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) {
