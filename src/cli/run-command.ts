@@ -54,6 +54,7 @@ export async function runCommand(
   const lock = acquireLock(paths.cache, ['advrob-dag', ...argv]);
   if (!lock.ok) throw new ExitError(formatLockHolder(lock.holder), EXIT.locked);
   const sink = await createSink(uiMode(flags));
+
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (controller.signal.aborted) {
@@ -83,6 +84,11 @@ export async function runCommand(
       argv,
       toolVersion: toolVersion(),
       meta: { host: os.hostname() },
+      notes: lock.recovered
+        ? [
+            `took over the lock of a run that died (pid ${lock.recovered.pid}, started ${lock.recovered.startedAt})`,
+          ]
+        : [],
     });
     return result.status === 'success'
       ? EXIT.ok

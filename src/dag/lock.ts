@@ -14,7 +14,14 @@ export interface LockHolder {
   argv: string[];
 }
 
-export type LockResult = { ok: true; release: () => void } | { ok: false; holder: LockHolder };
+export type LockResult =
+  | {
+      ok: true;
+      release: () => void;
+      /** The dead run whose lock was taken over, if any (worth telling the user). */
+      recovered?: LockHolder;
+    }
+  | { ok: false; holder: LockHolder };
 
 function alive(pid: number): boolean {
   try {
@@ -42,6 +49,7 @@ export function acquireLock(cacheDir: string, argv: string[]): LockResult {
     startedAt: new Date().toISOString(),
     argv,
   };
+  let recovered: LockHolder | undefined;
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       // Written whole into a private file, then hard-linked into place: link fails if the
@@ -55,6 +63,7 @@ export function acquireLock(cacheDir: string, argv: string[]): LockResult {
       }
       return {
         ok: true,
+        ...(recovered ? { recovered } : {}),
         release: () => {
           const holder = readHolder(file);
           if (holder?.pid === process.pid) fs.rmSync(file, { force: true });
@@ -65,8 +74,10 @@ export function acquireLock(cacheDir: string, argv: string[]): LockResult {
     }
     const holder = readHolder(file);
     if (holder && (holder.host !== me.host || alive(holder.pid))) return { ok: false, holder };
-    // Dead holder (or an unreadable lock left by a crash between link and nothing else):
-    // take it over by renaming it away so two recoverers cannot both delete a fresh lock.
+    // A dead holder, or a lock file that cannot be read (it is always linked in whole, so
+    // that means damage): take it over by renaming it away, so that of two recoverers only
+    // one removes it.
+    if (holder) recovered = holder;
     try {
       fs.renameSync(file, `${file}.stale-${process.pid}`);
       fs.rmSync(`${file}.stale-${process.pid}`, { force: true });

@@ -39,6 +39,8 @@ export interface RunOptions {
   argv: string[];
   toolVersion: string;
   meta: Record<string, string>;
+  /** Said as `info` events right after `run-started`. */
+  notes: string[];
 }
 
 export type RunStatus = 'success' | 'failed' | 'interrupted';
@@ -98,6 +100,7 @@ export async function runPipeline(
     meta: opts.meta,
     stages: stages.map((s) => ({ id: s.id, name: s.name, kind: s.kind })),
   });
+  for (const message of opts.notes) emit({ type: 'info', time: now(), message });
   for (const e of entries)
     emit({
       type: 'stage-planned',

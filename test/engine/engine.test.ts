@@ -281,7 +281,12 @@ stages:
         argv: [],
       }),
     );
-    await succeeds(r, ['run', '--force', 'slow']);
+    const { result, events } = await r.events(['--force', 'slow']);
+    expect(result.code).toBe(0);
+    expect(events[1]).toMatchObject({
+      type: 'info',
+      message: `took over the lock of a run that died (pid ${dead}, started x)`,
+    });
     expect(r.exists('cache/run.lock')).toBe(false);
   });
 
