@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ArtifactsView } from './artifacts-view.js';
 import type { EngineEvent, EventSink, RunCounts } from './events.js';
-import type { Executor } from './executor.js';
+import type { Executor, StageOutcome } from './executor.js';
 import type { KeyRecord } from './key.js';
 import type { ConcreteStage, Pipeline } from './pipeline-types.js';
 import { expandNames, Planner, type StageState, selectStages } from './plan.js';
@@ -209,27 +209,39 @@ export async function runPipeline(
       const list = input.refs.map((r) => path.join(view.dir(r.stageId), r.path));
       inputs[input.name] = input.many ? list : (list[0] ?? '');
     }
-    const outcome = await opts.executor.execute(
-      {
-        module: planner.kindOf(stage).module,
-        kind: stage.kind,
-        stageId: stage.id,
-        params: stage.params,
-        inputs,
-        deps: stage.deps.map((d) => path.resolve(opts.workspace, d)),
-        outDir,
-        scratchDir: store.scratchDir(state.key),
-        workspace: opts.workspace,
-        seed: Number.parseInt(state.key.slice(0, 8), 16),
-        logPath,
-      },
-      {
-        progress: (progress) =>
-          emit({ type: 'stage-progress', time: now(), stageId: stage.id, progress }),
-        log: (stream, line) =>
-          emit({ type: 'stage-log', time: now(), stageId: stage.id, stream, line }),
-      },
-      opts.signal,
+    const launch = async (): Promise<StageOutcome> =>
+      opts.executor.execute(
+        {
+          module: planner.kindOf(stage).module,
+          kind: stage.kind,
+          stageId: stage.id,
+          params: stage.params,
+          inputs,
+          deps: stage.deps.map((d) => path.resolve(opts.workspace, d)),
+          outDir,
+          scratchDir: store.scratchDir(state.key),
+          workspace: opts.workspace,
+          seed: Number.parseInt(state.key.slice(0, 8), 16),
+          logPath,
+        },
+        {
+          progress: (progress) =>
+            emit({ type: 'stage-progress', time: now(), stageId: stage.id, progress }),
+          log: (stream, line) =>
+            emit({ type: 'stage-log', time: now(), stageId: stage.id, stream, line }),
+        },
+        opts.signal,
+      );
+    // An executor that cannot even start the stage (fork failed, sbatch refused) fails
+    // that stage, not the run.
+    const outcome = await launch().catch(
+      (err: unknown): StageOutcome => ({
+        ok: false,
+        message: `could not start the stage: ${(err as Error).message}`,
+        exitCode: null,
+        signal: null,
+        logTail: [],
+      }),
     );
     if (opts.signal.aborted && !outcome.ok) {
       fs.rmSync(outDir, { recursive: true, force: true });
