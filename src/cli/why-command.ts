@@ -85,6 +85,7 @@ export function why(target: string, root: string, opts: { provJson: boolean }): 
         `${pad}${label} ${short(digest)}  <- ${exec.stage_id} (${exec.kind}, ${exec.status} ${new Date(exec.started_at).toISOString()}, key ${short(exec.key ?? '')})`,
       );
       lines.push(`${pad}  params ${exec.params}`);
+      if (exec.facts !== '{}') lines.push(`${pad}  facts ${exec.facts}`);
       if (seen.has(exec.id)) return;
       seen.add(exec.id);
       doc.activity[activity] = {
@@ -94,6 +95,7 @@ export function why(target: string, root: string, opts: { provJson: boolean }): 
         'adv:kind': exec.kind,
         'adv:key': exec.key,
         'adv:params': JSON.parse(exec.params),
+        'adv:facts': JSON.parse(exec.facts),
       };
       for (const input of prov.inputsOf(exec.id)) {
         doc.used[`_:u${Object.keys(doc.used).length}`] = {

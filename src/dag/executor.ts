@@ -28,6 +28,8 @@ export type StageOutcome =
 export interface StageHooks {
   progress(p: StageProgress): void;
   log(stream: 'stdout' | 'stderr', line: string): void;
+  /** What the stage reported with `ctx.annotate`. */
+  annotate(facts: Record<string, string>): void;
 }
 
 export interface Executor {
@@ -73,6 +75,7 @@ export class LocalExecutor implements Executor {
     child.on('message', (m: RunnerMessage) => {
       if (m.type === 'progress') hooks.progress(m.progress);
       else if (m.type === 'log') line('stdout', m.line);
+      else if (m.type === 'facts') hooks.annotate(m.facts);
       else if (m.type === 'done') done = true;
       else if (m.type === 'error') {
         error = { message: m.message };

@@ -33,6 +33,8 @@ export interface ExecutionRow {
   log_path: string | null;
   params: string;
   output_tree: string | null;
+  /** JSON of what the stage reported with ctx.annotate (e.g. its ML backend). */
+  facts: string;
 }
 
 export interface LineageRow {
@@ -57,6 +59,7 @@ export interface ExecutionInput {
   logPath: string | null;
   params: unknown;
   outputTree: string | null;
+  facts: Record<string, string>;
   inputs: { label: string; digest: string; sourceStage: string | null; sourceKey: string | null }[];
   outputs: { path: string; digest: string; size: number }[];
 }
@@ -70,7 +73,7 @@ CREATE TABLE IF NOT EXISTS executions (
   id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL REFERENCES runs(id),
   stage_id TEXT NOT NULL, kind TEXT NOT NULL, key TEXT, status TEXT NOT NULL,
   started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL, duration_ms INTEGER NOT NULL,
-  log_path TEXT, params TEXT NOT NULL, output_tree TEXT);
+  log_path TEXT, params TEXT NOT NULL, output_tree TEXT, facts TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS executions_stage ON executions(stage_id);
 CREATE TABLE IF NOT EXISTS artifacts (
   digest TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL, media_type TEXT NOT NULL,
@@ -111,6 +114,9 @@ export class Provenance {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.exec(SCHEMA);
+      const columns = this.db.pragma('table_info(executions)') as { name: string }[];
+      if (!columns.some((c) => c.name === 'facts'))
+        this.db.exec(`ALTER TABLE executions ADD COLUMN facts TEXT NOT NULL DEFAULT '{}'`);
     }
   }
 
@@ -134,8 +140,8 @@ export class Provenance {
     if (list.length === 0) return;
     const insertExecution = this.db.prepare(
       `INSERT INTO executions (run_id, stage_id, kind, key, status, started_at, ended_at,
-         duration_ms, log_path, params, output_tree)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         duration_ms, log_path, params, output_tree, facts)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insertEdge = this.db.prepare(
       `INSERT INTO lineage (execution_id, direction, digest, label, source_stage, source_key)
@@ -158,6 +164,7 @@ export class Provenance {
           e.logPath,
           JSON.stringify(e.params ?? {}),
           e.outputTree,
+          JSON.stringify(e.facts),
         );
         const id = Number(info.lastInsertRowid);
         for (const input of e.inputs)

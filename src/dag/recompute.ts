@@ -79,7 +79,7 @@ export async function recomputeStages(opts: {
               seed: Number.parseInt(state.key.slice(0, 8), 16),
               logPath: path.join(logDir, `${idFileName(stage.id)}.log`),
             },
-            { progress: () => {}, log: () => {} },
+            { progress: () => {}, log: () => {}, annotate: () => {} },
             opts.signal,
           );
           if (!outcome.ok)

@@ -157,7 +157,12 @@ export async function runPipeline(
     state: Extract<StageState, { status: 'fresh' | 'stale' }>,
     status: ExecutionInput['status'],
     t0: number,
-    extra: { logPath?: string; tree?: string; manifest?: TreeManifest },
+    extra: {
+      logPath?: string;
+      tree?: string;
+      manifest?: TreeManifest;
+      facts?: Record<string, string>;
+    },
   ): ExecutionInput => ({
     runId: opts.runId,
     stageId: stage.id,
@@ -169,6 +174,7 @@ export async function runPipeline(
     logPath: extra.logPath ?? null,
     params: stage.params,
     outputTree: extra.tree ?? null,
+    facts: extra.facts ?? {},
     inputs: provenanceInputs(stage, state),
     outputs: (extra.manifest?.entries ?? []).map((e) => ({
       path: e.path,
@@ -209,6 +215,7 @@ export async function runPipeline(
       const list = input.refs.map((r) => path.join(view.dir(r.stageId), r.path));
       inputs[input.name] = input.many ? list : (list[0] ?? '');
     }
+    const facts: Record<string, string> = {};
     const launch = async (): Promise<StageOutcome> =>
       opts.executor.execute(
         {
@@ -229,6 +236,7 @@ export async function runPipeline(
             emit({ type: 'stage-progress', time: now(), stageId: stage.id, progress }),
           log: (stream, line) =>
             emit({ type: 'stage-log', time: now(), stageId: stage.id, stream, line }),
+          annotate: (f) => Object.assign(facts, f),
         },
         opts.signal,
       );
@@ -266,7 +274,7 @@ export async function runPipeline(
     if (failure || !adopted) {
       const f = failure ?? { message: 'no output', exitCode: null, signal: null, logTail: [] };
       counts.failed += 1;
-      pending.push(execution(stage, state, 'failed', t0, { logPath }));
+      pending.push(execution(stage, state, 'failed', t0, { logPath, facts }));
       flush();
       emit({
         type: 'stage-failed',
@@ -302,6 +310,7 @@ export async function runPipeline(
     pending.push(
       execution(stage, state, 'ran', t0, {
         logPath,
+        facts,
         tree: adopted.treeDigest,
         manifest: adopted.manifest,
       }),

@@ -33,6 +33,12 @@ export interface StageContext<P extends JsonObject = JsonObject> {
   seed: number;
   progress(p: StageProgress): void;
   log(line: string): void;
+  /**
+   * Facts about how the stage ran that must not enter the key, e.g. { backend: 'wasm' }:
+   * kept with the execution in provenance (shown by `why`). Optional so that hand-built
+   * contexts in tests need not provide it.
+   */
+  annotate?(facts: Record<string, string>): void;
   signal: AbortSignal;
 }
 

@@ -27,6 +27,7 @@ export interface RunnerRequest {
 export type RunnerMessage =
   | { type: 'progress'; progress: StageProgress }
   | { type: 'log'; line: string }
+  | { type: 'facts'; facts: Record<string, string> }
   | { type: 'done' }
   | { type: 'error'; message: string; stack?: string };
 
@@ -57,6 +58,7 @@ async function runStage(request: RunnerRequest, signal: AbortSignal): Promise<vo
     seed: request.seed,
     progress: (progress) => void send({ type: 'progress', progress }),
     log: (line) => void send({ type: 'log', line }),
+    annotate: (facts) => void send({ type: 'facts', facts }),
     signal,
   };
   process.chdir(request.outDir);
