@@ -400,6 +400,35 @@ stages:
     expect(recompute.stdout).toContain('recomputed identically');
   });
 
+  it('verify --recompute catches a stage that is not deterministic', async () => {
+    const r = rig({
+      'pipeline.yaml': `
+version: 1
+stages:
+  steady:
+    kind: command
+    cmd: echo same > s.txt
+    outs: [s.txt]
+  noisy:
+    kind: command
+    cmd: od -An -N8 -tx8 /dev/urandom > n.txt
+    outs: [n.txt]
+`,
+    });
+    await succeeds(r, ['run']);
+    const result = await r.run(['verify', '--recompute', '--json']);
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as {
+      ok: boolean;
+      recomputed: { stageId: string; outcome: string }[];
+    };
+    expect(report.ok).toBe(false);
+    expect(report.recomputed.map((x) => [x.stageId, x.outcome])).toEqual([
+      ['steady', 'same'],
+      ['noisy', 'different'],
+    ]);
+  });
+
   it('survives SIGKILL at any point: the rerun verifies clean and matches an uninterrupted run', async () => {
     const pipeline = `
 version: 1
