@@ -25,6 +25,15 @@ function resolveTarget(target: string, root: string, store: Store, prov: Provena
   if (/^[0-9a-f]{64}$/.test(target)) {
     return { digest: target, label: target, execution: prov.producerOf(target) };
   }
+  if (/^[0-9a-f]{8,63}$/.test(target) && !fs.existsSync(target)) {
+    const matches = prov.digestsWithPrefix(target, 2);
+    const [digest] = matches;
+    if (matches.length > 1 || digest === undefined)
+      throw usage(
+        `${target}: ${matches.length > 1 ? 'more than one recorded digest starts' : 'no recorded digest starts'} with it`,
+      );
+    return { digest, label: digest, execution: prov.producerOf(digest) };
+  }
   const abs = path.resolve(target);
   const rel = path.relative(root, abs).split(path.sep).join('/');
   const [top, dirName, ...rest] = rel.split('/');

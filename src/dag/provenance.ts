@@ -211,6 +211,15 @@ export class Provenance {
       .get(key) as ExecutionRow | undefined;
   }
 
+  /** Recorded digests starting with `prefix` (hex), at most `limit` of them. */
+  digestsWithPrefix(prefix: string, limit: number): string[] {
+    return (
+      this.db
+        .prepare('SELECT DISTINCT digest FROM lineage WHERE digest GLOB ? LIMIT ?')
+        .all(`${prefix}*`, limit) as { digest: string }[]
+    ).map((r) => r.digest);
+  }
+
   inputsOf(executionId: number): LineageRow[] {
     return this.db
       .prepare(`SELECT * FROM lineage WHERE execution_id = ? AND direction = 'in' ORDER BY rowid`)

@@ -502,6 +502,11 @@ stages:
     expect(why.stdout).toMatch(/a=A:a\.txt [0-9a-f]{12} {2}<- A \(command, ran/);
     expect(why.stdout).toContain('head -n 2');
     expect(why.stdout).toMatch(/notes\.txt [0-9a-f]{12} {2}\(workspace file\)/);
+    const digest = /[0-9a-f]{12}/.exec(lines[0] ?? '')?.[0] ?? '';
+    const byPrefix = await r.run(['why', digest]);
+    expect(byPrefix.stdout.split('\n')[0]).toMatch(
+      new RegExp(`^${digest}[0-9a-f]{52} ${digest}  <- B `),
+    );
     const provRun = await r.run(['why', '--prov-json', 'artifacts/B/b.txt']);
     expect(provRun.code, provRun.stderr).toBe(0);
     const prov = JSON.parse(provRun.stdout);
