@@ -10,7 +10,7 @@ import { formatDuration } from '../ui/text.js';
 export function runLog(root: string, opts: { limit: number; json: boolean }): string {
   const file = workspacePaths(root).provenance;
   if (!fs.existsSync(file)) return opts.json ? '[]\n' : 'no runs yet\n';
-  const prov = new Provenance(file, { readonly: true });
+  const prov = new Provenance(file);
   try {
     const runs = prov.runs(opts.limit).map((run) => {
       const counts: Record<string, number> = { ran: 0, cached: 0, failed: 0, 'assumed-fresh': 0 };

@@ -65,7 +65,7 @@ export function why(target: string, root: string, opts: { provJson: boolean }): 
   const paths = workspacePaths(root);
   if (!fs.existsSync(paths.provenance)) throw usage('no runs recorded in this workspace yet');
   const store = new Store(paths.cache);
-  const prov = new Provenance(paths.provenance, { readonly: true });
+  const prov = new Provenance(paths.provenance);
   try {
     const start = resolveTarget(target, root, store, prov);
     const lines: string[] = [];

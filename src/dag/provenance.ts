@@ -105,19 +105,18 @@ export function mediaType(file: string): string {
 export class Provenance {
   private readonly db: Database.Database;
 
-  constructor(file: string, opts: { readonly?: boolean } = {}) {
-    this.db = new Database(file, {
-      readonly: opts.readonly ?? false,
-      fileMustExist: opts.readonly === true,
-    });
-    if (!opts.readonly) {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      this.db.exec(SCHEMA);
-      const columns = this.db.pragma('table_info(executions)') as { name: string }[];
-      if (!columns.some((c) => c.name === 'facts'))
-        this.db.exec(`ALTER TABLE executions ADD COLUMN facts TEXT NOT NULL DEFAULT '{}'`);
-    }
+  /**
+   * Opens (creating or upgrading) the database. Readers open it the same way: WAL lets them
+   * read while a run writes, and an older file gains the columns they query.
+   */
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(SCHEMA);
+    const columns = this.db.pragma('table_info(executions)') as { name: string }[];
+    if (!columns.some((c) => c.name === 'facts'))
+      this.db.exec(`ALTER TABLE executions ADD COLUMN facts TEXT NOT NULL DEFAULT '{}'`);
   }
 
   startRun(run: Omit<RunRow, 'ended_at' | 'status'>): void {
