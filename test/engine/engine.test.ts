@@ -209,12 +209,23 @@ stages:
     kind: command
     inputs: { x: "good:nope.txt" }
     cmd: cat "$IN_X" > t.txt
+  crash:
+    kind: command
+    cmd: kill -9 $PPID
+  link:
+    kind: command
+    cmd: ln -s /etc/hostname l
 `,
     });
     const { result, events } = await r.events([]);
     expect(result.code).toBe(1);
     expect(stageIds(events)).toEqual(['good']);
-    expect(stageIds(events, 'stage-failed')).toEqual(['bad', 'missing', 'typo']);
+    expect(stageIds(events, 'stage-failed')).toEqual(['bad', 'crash', 'link', 'missing', 'typo']);
+    // The stage's own process killed (as by the OOM killer): that stage fails, the run goes on.
+    const crash = events.find((e) => e.type === 'stage-failed' && e.stageId === 'crash');
+    expect(crash).toMatchObject({ message: 'stage process killed by SIGKILL', signal: 'SIGKILL' });
+    const link = events.find((e) => e.type === 'stage-failed' && e.stageId === 'link');
+    expect(link?.message).toBe("output 'l' is not a regular file (symlinks are not stored)");
     const skipped = events.find((e) => e.type === 'stage-skipped');
     expect(skipped).toMatchObject({ stageId: 'after', failedDependency: 'bad' });
     const bad = events.find((e) => e.type === 'stage-failed' && e.stageId === 'bad');
