@@ -269,7 +269,7 @@ version: 1
 stages:
   slow:
     kind: command
-    cmd: sleep 2; echo done > s.txt
+    cmd: sleep 4; echo done > s.txt
     outs: [s.txt]
 `,
     });
