@@ -12,6 +12,8 @@ import { WASM_KERNELS } from '../../src/ml/kernels/register.js';
 
 type Shape4 = [number, number, number, number];
 type Padding = 'valid' | 'same';
+/** [[0, 0], [top, bottom], [left, right], [0, 0]], as tf.conv2d takes explicit padding. */
+type Explicit = [[0, 0], [number, number], [number, number], [0, 0]];
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -32,8 +34,16 @@ function values(n: number, seed: number): Float32Array {
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
-/** TensorFlow's output size and leading pad for one spatial axis. */
-function axis(input: number, k: number, s: number, pad: Padding): { out: number; before: number } {
+/** TensorFlow's output size and leading pad for one spatial axis; `pad` may be explicit
+ * [before, after] amounts. */
+function axis(
+  input: number,
+  k: number,
+  s: number,
+  pad: Padding | [number, number],
+): { out: number; before: number } {
+  if (Array.isArray(pad))
+    return { out: Math.floor((input + pad[0] + pad[1] - k) / s) + 1, before: pad[0] };
   if (pad === 'valid') return { out: Math.ceil((input - k + 1) / s), before: 0 };
   const out = Math.ceil(input / s);
   const total = Math.max((out - 1) * s + k - input, 0);
@@ -45,7 +55,7 @@ interface ConvCase {
   k: [number, number];
   co: number;
   strides: [number, number];
-  pad: Padding;
+  pad: Padding | Explicit;
 }
 
 /** Naive float64 gradients of y = conv2d(x, w) for upstream gradient dy. */
@@ -53,8 +63,8 @@ function naiveConvGrads(c: ConvCase, x: Float32Array, w: Float32Array, dy: Float
   const [n, h, wd, ci] = c.x;
   const [kh, kw] = c.k;
   const [sh, sw] = c.strides;
-  const ah = axis(h, kh, sh, c.pad);
-  const aw = axis(wd, kw, sw, c.pad);
+  const ah = axis(h, kh, sh, Array.isArray(c.pad) ? c.pad[1] : c.pad);
+  const aw = axis(wd, kw, sw, Array.isArray(c.pad) ? c.pad[2] : c.pad);
   const dx = new Float64Array(size(c.x));
   const dw = new Float64Array(kh * kw * ci * c.co);
   for (let b = 0; b < n; b++) {
@@ -124,6 +134,32 @@ const convCases: ConvCase[] = [
   { x: [1, 6, 6, 1], k: [4, 4], co: 2, strides: [1, 1], pad: 'same' },
   { x: [2, 7, 7, 3], k: [4, 4], co: 3, strides: [2, 2], pad: 'same' },
   { x: [4, 14, 14, 6], k: [5, 5], co: 16, strides: [1, 1], pad: 'valid' },
+  // Explicit padding: more after than the filter reaches (the input gradient crops its
+  // result), and more before than the filter size (it defers to wasm's own kernel).
+  {
+    x: [2, 8, 8, 3],
+    k: [3, 3],
+    co: 4,
+    strides: [2, 2],
+    pad: [
+      [0, 0],
+      [1, 4],
+      [0, 3],
+      [0, 0],
+    ],
+  },
+  {
+    x: [2, 6, 7, 2],
+    k: [2, 2],
+    co: 3,
+    strides: [1, 1],
+    pad: [
+      [0, 0],
+      [3, 0],
+      [1, 1],
+      [0, 0],
+    ],
+  },
 ];
 
 const label = (c: ConvCase) =>
