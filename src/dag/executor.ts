@@ -70,7 +70,7 @@ export class LocalExecutor implements Executor {
         pending = '';
       });
     }
-    let error: { message: string } | undefined;
+    let error: { message: string; exitCode?: number } | undefined;
     let done = false;
     child.on('message', (m: RunnerMessage) => {
       if (m.type === 'progress') hooks.progress(m.progress);
@@ -78,7 +78,10 @@ export class LocalExecutor implements Executor {
       else if (m.type === 'facts') hooks.annotate(m.facts);
       else if (m.type === 'done') done = true;
       else if (m.type === 'error') {
-        error = { message: m.message };
+        error = {
+          message: m.message,
+          ...(m.exitCode !== undefined ? { exitCode: m.exitCode } : {}),
+        };
         if (m.stack) fs.writeSync(log, `${m.stack}\n`);
       }
     });
@@ -99,8 +102,16 @@ export class LocalExecutor implements Executor {
         if (done && code === 0) return resolve({ ok: true });
         const message =
           error?.message ??
-          (sig ? `stage process killed by ${sig}` : `stage process exited with code ${code}`);
-        resolve({ ok: false, message, exitCode: code, signal: sig, logTail: [...tail] });
+          (sig
+            ? `stage process killed by ${sig}`
+            : `stage process exited with code ${code} before reporting completion`);
+        resolve({
+          ok: false,
+          message,
+          exitCode: error?.exitCode ?? code,
+          signal: sig,
+          logTail: [...tail],
+        });
       });
     });
   }

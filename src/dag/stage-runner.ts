@@ -29,7 +29,7 @@ export type RunnerMessage =
   | { type: 'log'; line: string }
   | { type: 'facts'; facts: Record<string, string> }
   | { type: 'done' }
-  | { type: 'error'; message: string; stack?: string };
+  | { type: 'error'; message: string; stack?: string; exitCode?: number };
 
 const send = (message: RunnerMessage): Promise<void> =>
   new Promise((resolve) => {
@@ -86,7 +86,14 @@ function main(): void {
       },
       async (err: unknown) => {
         const e = err instanceof Error ? err : new Error(String(err));
-        await send({ type: 'error', message: e.message, stack: e.stack });
+        // A kind that wraps a process (e.g. `command`) reports that process's exit code.
+        const exitCode = (e as { exitCode?: unknown }).exitCode;
+        await send({
+          type: 'error',
+          message: e.message,
+          stack: e.stack,
+          ...(typeof exitCode === 'number' ? { exitCode } : {}),
+        });
         process.exit(1);
       },
     );

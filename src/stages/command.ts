@@ -107,7 +107,8 @@ export const command = defineStage<CommandParams>({
     ctx.signal.removeEventListener('abort', killGroup);
     process.removeListener('exit', killGroup);
     if (signal) throw new Error(`command killed by ${signal}`);
-    if (code !== 0) throw new Error(`command exited with code ${code}`);
+    if (code !== 0)
+      throw Object.assign(new Error(`command exited with code ${code}`), { exitCode: code });
     if (outs.length === 0) return;
     const missing = keepDeclared(ctx.outDir, outs);
     if (missing.length > 0)

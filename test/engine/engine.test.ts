@@ -229,7 +229,7 @@ stages:
     const skipped = events.find((e) => e.type === 'stage-skipped');
     expect(skipped).toMatchObject({ stageId: 'after', failedDependency: 'bad' });
     const bad = events.find((e) => e.type === 'stage-failed' && e.stageId === 'bad');
-    expect(bad?.message).toBe('command exited with code 3');
+    expect(bad).toMatchObject({ message: 'command exited with code 3', exitCode: 3 });
     expect(r.read(String(bad?.logPath))).toContain('going down');
     const missing = events.find((e) => e.type === 'stage-failed' && e.stageId === 'missing');
     expect(missing?.message).toContain("did not write declared out 'out.txt'");
