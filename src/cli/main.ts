@@ -88,6 +88,10 @@ function buildProgram(): Command {
     .option('-j, --jobs <n>', 'stages run in parallel', positiveInt, os.availableParallelism())
     .option('--json', 'write the event stream as NDJSON')
     .option('--no-ui', 'plain log lines even on a terminal')
+    .option(
+      '--backend <name>',
+      'ML backend for the stages: auto, wasm, cpu, tensorflow, tensorflow-gpu (default: $ADVROB_BACKEND or auto; not part of the cache key)',
+    )
     .action(async (targets: string[], _flags, cmd: Command) => {
       const o = optionsOf<RunFlags>(cmd);
       done(await runCommand(targets, o, o));

@@ -10,6 +10,7 @@ import { LocalExecutor } from '../dag/executor.js';
 import { acquireLock, formatLockHolder } from '../dag/lock.js';
 import { Provenance } from '../dag/provenance.js';
 import { runPipeline } from '../dag/run.js';
+import { expectedBackend } from '../ml/backend-choice.js';
 import { createSink, EXIT, ExitError, uiMode } from './output.js';
 import { printStatus } from './status-command.js';
 import {
@@ -28,6 +29,22 @@ export interface RunFlags extends PipelineOptions {
   jobs: number;
   json?: boolean;
   ui?: boolean;
+  backend?: string;
+}
+
+/**
+ * `--backend` reaches the stage processes as ADVROB_BACKEND (they inherit the environment),
+ * so it is recorded in provenance by each stage but never enters a cache key. A name that
+ * cannot be a backend is a usage error before anything runs.
+ */
+function chooseBackend(flag: string | undefined): string {
+  if (flag !== undefined) process.env.ADVROB_BACKEND = flag;
+  try {
+    return expectedBackend(process.env.ADVROB_BACKEND);
+  } catch (err) {
+    const from = flag !== undefined ? '--backend' : 'ADVROB_BACKEND';
+    throw new ExitError(`${from}: ${(err as Error).message}`, EXIT.usage);
+  }
 }
 
 const newRunId = (): string =>
@@ -50,6 +67,7 @@ export async function runCommand(
       assumeFresh: flags.assumeFresh,
     });
   }
+  const backend = chooseBackend(flags.backend);
   const argv = process.argv.slice(2);
   const lock = acquireLock(paths.cache, ['advrob-dag', ...argv]);
   if (!lock.ok) throw new ExitError(formatLockHolder(lock.holder), EXIT.locked);
@@ -83,7 +101,7 @@ export async function runCommand(
       runId: newRunId(),
       argv,
       toolVersion: toolVersion(),
-      meta: { host: os.hostname() },
+      meta: { host: os.hostname(), backend },
       notes: lock.recovered
         ? [
             `took over the lock of a run that died (pid ${lock.recovered.pid}, started ${lock.recovered.startedAt})`,

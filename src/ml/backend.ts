@@ -9,11 +9,15 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import {
+  BACKEND_CHOICES,
+  BACKEND_PACKAGES,
+  type BackendChoice,
+  parseBackendChoice,
+} from './backend-choice.js';
 import { registerWasmKernels } from './kernels/register.js';
 
-/** The backends this project can run on, best first. */
-export const BACKEND_CHOICES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+export { BACKEND_CHOICES, type BackendChoice, parseBackendChoice } from './backend-choice.js';
 
 /** One candidate tried (or skipped) during selection, with the reason when it failed. */
 export interface BackendAttempt {
@@ -51,41 +55,7 @@ export interface BackendInfo {
   attempts: BackendAttempt[];
 }
 
-const PACKAGES: Record<BackendChoice, string> = {
-  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
-  tensorflow: '@tensorflow/tfjs-node',
-  wasm: '@tensorflow/tfjs-backend-wasm',
-  cpu: '@tensorflow/tfjs-backend-cpu',
-};
-
-/** Accepted spellings of a backend request (argument or ADVROB_BACKEND). */
-const ALIASES: Record<string, BackendChoice> = {
-  'tensorflow-gpu': 'tensorflow-gpu',
-  gpu: 'tensorflow-gpu',
-  'node-gpu': 'tensorflow-gpu',
-  'tfjs-node-gpu': 'tensorflow-gpu',
-  tensorflow: 'tensorflow',
-  node: 'tensorflow',
-  'tfjs-node': 'tensorflow',
-  wasm: 'wasm',
-  cpu: 'cpu',
-};
-
 const require = createRequire(import.meta.url);
-
-/** Parses a backend request; undefined/''/'auto' means "pick the best available". */
-export function parseBackendChoice(value: string | undefined): BackendChoice | undefined {
-  if (value === undefined) return undefined;
-  const v = value.trim().toLowerCase();
-  if (v === '' || v === 'auto') return undefined;
-  const choice = ALIASES[v];
-  if (choice === undefined) {
-    throw new Error(
-      `unknown backend '${value}'; expected one of: auto, ${Object.keys(ALIASES).join(', ')}`,
-    );
-  }
-  return choice;
-}
 
 function packageVersion(pkg: string): string {
   try {
@@ -139,7 +109,7 @@ async function initWasm(): Promise<WasmDetails> {
 
 async function initNative(choice: 'tensorflow' | 'tensorflow-gpu'): Promise<void> {
   // Importing tfjs-node registers the 'tensorflow' backend as a side effect.
-  await import(PACKAGES[choice]);
+  await import(BACKEND_PACKAGES[choice]);
   if (!(await tf.setBackend('tensorflow'))) throw new Error('tf.setBackend("tensorflow") failed');
   await tf.ready();
 }
@@ -171,14 +141,14 @@ async function select(requested: BackendChoice | undefined, source: BackendInfo[
   await import('@tensorflow/tfjs-layers');
   const attempts: BackendAttempt[] = [];
   for (const choice of order) {
-    const pkg = PACKAGES[choice];
+    const pkg = BACKEND_PACKAGES[choice];
     try {
       const wasm = await tryInit(choice);
       attempts.push({ choice, package: pkg, ok: true });
       for (const rest of BACKEND_CHOICES.slice(BACKEND_CHOICES.indexOf(choice) + 1)) {
         attempts.push({
           choice: rest,
-          package: PACKAGES[rest],
+          package: BACKEND_PACKAGES[rest],
           ok: false,
           reason: `not tried: ${choice} was chosen first`,
         });

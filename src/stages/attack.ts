@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import type { JsonObject } from '../dag/pipeline-types.js';
 import { defineStage } from '../dag/stage-kind.js';
+import { startBackend } from './backend.js';
 import { inputPath, readJson, writeJson } from './io.js';
 import type { SelectionFile } from './select.js';
 import type { HistoryFile } from './train.js';
@@ -105,8 +106,7 @@ export const attack = defineStage<AttackParams>({
   async run(ctx) {
     const p = ctx.params;
     const c = p.config;
-    const { initBackend } = await import('../ml/backend.js');
-    await initBackend();
+    await startBackend(ctx);
     const tf = await import('@tensorflow/tfjs-core');
     const { loadDatasetNpy } = await import('../ml/data/dataset.js');
     const { saveNpy } = await import('../ml/data/npy.js');

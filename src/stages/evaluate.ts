@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineStage } from '../dag/stage-kind.js';
+import { startBackend } from './backend.js';
 import { inputPath, inputPaths, readJson, writeJson } from './io.js';
 import type { HistoryFile } from './train.js';
 
@@ -53,8 +54,7 @@ export const evaluate = defineStage<EvaluateParams>({
   module: import.meta.url,
   async run(ctx) {
     const p = ctx.params;
-    const { initBackend } = await import('../ml/backend.js');
-    await initBackend();
+    await startBackend(ctx);
     const tf = await import('@tensorflow/tfjs-core');
     const { loadDatasetNpy } = await import('../ml/data/dataset.js');
     const { loadNpy } = await import('../ml/data/npy.js');

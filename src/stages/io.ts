@@ -6,13 +6,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 
-/** The path of a single-valued input. */
 /** The part of a StageContext the input helpers read. */
 interface WithInputs {
   stageId: string;
   inputs: Record<string, string | string[]>;
 }
 
+/** The path of a single-valued input. */
 export function inputPath(ctx: WithInputs, name: string): string {
   const value = ctx.inputs[name];
   if (typeof value !== 'string')

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JsonObject } from '../dag/pipeline-types.js';
 import { defineStage } from '../dag/stage-kind.js';
+import { startBackend } from './backend.js';
 import { inputPath, readJson, writeJson } from './io.js';
 import type { HistoryFile } from './train.js';
 
@@ -105,8 +106,7 @@ export const metrics = defineStage<MetricsParams>({
   module: import.meta.url,
   async run(ctx) {
     const p = ctx.params;
-    const { initBackend } = await import('../ml/backend.js');
-    await initBackend();
+    await startBackend(ctx);
     const tf = await import('@tensorflow/tfjs-core');
     const { loadDatasetNpy } = await import('../ml/data/dataset.js');
     const { loadModel } = await import('../ml/model-io.js');

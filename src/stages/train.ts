@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { defineStage } from '../dag/stage-kind.js';
 import type { LeNetActivation } from '../ml/lenet.js';
 import type { OptimizerName } from '../ml/optimizers.js';
+import { startBackend } from './backend.js';
 import { inputPath, writeJson } from './io.js';
 import type { FoldFile } from './split.js';
 
@@ -80,9 +81,7 @@ export const train = defineStage<TrainParams>({
   module: import.meta.url,
   async run(ctx) {
     const p = ctx.params;
-    const { initBackend } = await import('../ml/backend.js');
-    const backend = await initBackend();
-    ctx.log(`backend ${backend.name}`);
+    await startBackend(ctx);
     const { loadDatasetNpy, subset } = await import('../ml/data/dataset.js');
     const { buildLeNet } = await import('../ml/lenet.js');
     const { deriveSeed } = await import('../ml/rng.js');

@@ -248,6 +248,8 @@ stages:
     expect(lines).toHaveLength(events.length);
     expect(events[0]?.type).toBe('run-started');
     expect(events.at(-1)).toMatchObject({ type: 'run-finished', status: 'success' });
+    const asked = await r.events(['--backend', 'cpu']);
+    expect(asked.events[0]).toMatchObject({ type: 'run-started', meta: { backend: 'cpu' } });
     for (const e of events) expect(typeof e.type).toBe('string');
   });
 
@@ -259,6 +261,9 @@ stages:
     expect(bad.stderr).not.toMatch(/\n\s+at /);
     expect((await r.run(['run', '--profile', 'nope'])).code).toBe(2);
     expect((await r.run(['run', '--jobs', '0'])).code).toBe(2);
+    const backend = await r.run(['run', '--backend', 'tpu']);
+    expect(backend.code).toBe(2);
+    expect(backend.stderr).toContain("--backend: unknown backend 'tpu'; expected one of: auto,");
     expect(r.exists('cache')).toBe(false);
   });
 

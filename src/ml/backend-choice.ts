@@ -1,0 +1,64 @@
+/**
+ * The backend names a user may ask for, without loading TensorFlow.js: the CLI validates
+ * `--backend` / ADVROB_BACKEND with this before any stage starts, and stays fast to start.
+ */
+import { createRequire } from 'node:module';
+
+/** The backends this project can run on, best first. */
+export const BACKEND_CHOICES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+export const BACKEND_PACKAGES: Record<BackendChoice, string> = {
+  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: '@tensorflow/tfjs-backend-cpu',
+};
+
+/** Accepted spellings of a backend request (argument or ADVROB_BACKEND). */
+const ALIASES: Record<string, BackendChoice> = {
+  'tensorflow-gpu': 'tensorflow-gpu',
+  gpu: 'tensorflow-gpu',
+  'node-gpu': 'tensorflow-gpu',
+  'tfjs-node-gpu': 'tensorflow-gpu',
+  tensorflow: 'tensorflow',
+  node: 'tensorflow',
+  'tfjs-node': 'tensorflow',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
+/** Parses a backend request; undefined/''/'auto' means "pick the best available". */
+export function parseBackendChoice(value: string | undefined): BackendChoice | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim().toLowerCase();
+  if (v === '' || v === 'auto') return undefined;
+  const choice = ALIASES[v];
+  if (choice === undefined) {
+    throw new Error(
+      `unknown backend '${value}'; expected one of: auto, ${Object.keys(ALIASES).join(', ')}`,
+    );
+  }
+  return choice;
+}
+
+/**
+ * What the ML stages of a run will most likely use, for the run header: the requested
+ * backend, else the best one whose package is installed. Only a guess for the native ones
+ * (an installed tfjs-node may still fail to load its binary); each stage records the
+ * backend it really used in provenance.
+ */
+export function expectedBackend(requested: string | undefined): string {
+  const choice = parseBackendChoice(requested);
+  if (choice !== undefined) return choice;
+  const require = createRequire(import.meta.url);
+  for (const candidate of BACKEND_CHOICES) {
+    try {
+      require.resolve(BACKEND_PACKAGES[candidate]);
+      return `${candidate} (auto)`;
+    } catch {
+      // not installed: try the next one
+    }
+  }
+  return 'cpu (auto)';
+}
