@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { JsonObject } from '../dag/pipeline-types.js';
 import { defineStage } from '../dag/stage-kind.js';
 import { startBackend } from './backend.js';
-import { inputPath, readJson, writeJson } from './io.js';
+import { fetchedDataset, inputPath, readJson, writeJson } from './io.js';
 import type { SelectionFile } from './select.js';
 import type { HistoryFile } from './train.js';
 
@@ -108,14 +108,12 @@ export const attack = defineStage<AttackParams>({
     const c = p.config;
     await startBackend(ctx);
     const tf = await import('@tensorflow/tfjs-core');
-    const { loadDatasetNpy } = await import('../ml/data/dataset.js');
     const { saveNpy } = await import('../ml/data/npy.js');
     const { loadModel } = await import('../ml/model-io.js');
     const { classifierFromModel } = await import('../ml/classifier.js');
     const { selectCorrectlyClassified, predictLabels } = await import('../ml/attacks/common.js');
 
-    const dataDir = inputPath(ctx, 'data');
-    const test = loadDatasetNpy(join(dataDir, 'test_images.npy'), join(dataDir, 'test_labels.npy'));
+    const test = fetchedDataset(ctx, 'test');
     const modelDir = inputPath(ctx, 'model');
     const history = readJson<HistoryFile>(join(modelDir, 'history.json'));
     const selection = readJson<SelectionFile>(inputPath(ctx, 'selection'));

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineStage } from '../dag/stage-kind.js';
 import { startBackend } from './backend.js';
-import { inputPath, inputPaths, readJson, writeJson } from './io.js';
+import { fetchedDataset, inputPath, inputPaths, readJson, writeJson } from './io.js';
 import type { HistoryFile } from './train.js';
 
 interface EvaluateParams {
@@ -56,14 +56,12 @@ export const evaluate = defineStage<EvaluateParams>({
     const p = ctx.params;
     await startBackend(ctx);
     const tf = await import('@tensorflow/tfjs-core');
-    const { loadDatasetNpy } = await import('../ml/data/dataset.js');
     const { loadNpy } = await import('../ml/data/npy.js');
     const { loadModel } = await import('../ml/model-io.js');
     const { classifierFromModel } = await import('../ml/classifier.js');
     const { predictLabels } = await import('../ml/attacks/common.js');
 
-    const dataDir = inputPath(ctx, 'data');
-    const test = loadDatasetNpy(join(dataDir, 'test_images.npy'), join(dataDir, 'test_labels.npy'));
+    const test = fetchedDataset(ctx, 'test');
     const sets = [
       { name: '', x: tf.tensor4d(test.images, test.shape), labels: test.labels },
       ...inputPaths(ctx, 'adversarial').map((dir) => {

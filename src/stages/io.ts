@@ -5,6 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ImageDataset, loadDatasetNpy } from '../ml/data/dataset.js';
 
 /** The part of a StageContext the input helpers read. */
 interface WithInputs {
@@ -25,6 +27,17 @@ export function inputPaths(ctx: WithInputs, name: string): string[] {
   const value = ctx.inputs[name];
   if (value === undefined) return [];
   return Array.isArray(value) ? value : [value];
+}
+
+/** One half of the dataset a fetch stage wrote to its `data` input (layout: see fetch.ts). */
+export function fetchedDataset(ctx: WithInputs, split: 'train' | 'test'): ImageDataset {
+  const dir = inputPath(ctx, 'data');
+  const { classes } = readJson<{ classes: number }>(join(dir, 'dataset.json'));
+  return loadDatasetNpy(
+    join(dir, `${split}_images.npy`),
+    join(dir, `${split}_labels.npy`),
+    classes,
+  );
 }
 
 export function readJson<T>(path: string): T {

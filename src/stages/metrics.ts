@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { JsonObject } from '../dag/pipeline-types.js';
 import { defineStage } from '../dag/stage-kind.js';
 import { startBackend } from './backend.js';
-import { inputPath, readJson, writeJson } from './io.js';
+import { fetchedDataset, inputPath, readJson, writeJson } from './io.js';
 import type { HistoryFile } from './train.js';
 
 type NormParam = 'inf' | 1 | 2;
@@ -108,15 +108,13 @@ export const metrics = defineStage<MetricsParams>({
     const p = ctx.params;
     await startBackend(ctx);
     const tf = await import('@tensorflow/tfjs-core');
-    const { loadDatasetNpy } = await import('../ml/data/dataset.js');
     const { loadModel } = await import('../ml/model-io.js');
     const { classifierFromModel } = await import('../ml/classifier.js');
     const { cleverUntargeted } = await import('../ml/metrics/clever.js');
     const { lossSensitivity } = await import('../ml/metrics/loss-sensitivity.js');
     const { empiricalRobustness } = await import('../ml/metrics/empirical-robustness.js');
 
-    const dataDir = inputPath(ctx, 'data');
-    const test = loadDatasetNpy(join(dataDir, 'test_images.npy'), join(dataDir, 'test_labels.npy'));
+    const test = fetchedDataset(ctx, 'test');
     const n = Math.min(p.examples, test.labels.length);
     const [, h, w, c] = test.shape;
     const x = tf.tensor4d(test.images.subarray(0, n * h * w * c), [n, h, w, c]);

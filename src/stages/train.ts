@@ -12,7 +12,7 @@ import { defineStage } from '../dag/stage-kind.js';
 import type { LeNetActivation } from '../ml/lenet.js';
 import type { OptimizerName } from '../ml/optimizers.js';
 import { startBackend } from './backend.js';
-import { inputPath, writeJson } from './io.js';
+import { fetchedDataset, inputPath, writeJson } from './io.js';
 import type { FoldFile } from './split.js';
 
 interface TrainParams {
@@ -82,20 +82,12 @@ export const train = defineStage<TrainParams>({
   async run(ctx) {
     const p = ctx.params;
     await startBackend(ctx);
-    const { loadDatasetNpy, subset } = await import('../ml/data/dataset.js');
+    const { subset } = await import('../ml/data/dataset.js');
     const { buildLeNet } = await import('../ml/lenet.js');
     const { deriveSeed } = await import('../ml/rng.js');
     const { trainModel, snapshotDir } = await import('../ml/train.js');
 
-    const dataDir = inputPath(ctx, 'data');
-    const meta = JSON.parse(readFileSync(join(dataDir, 'dataset.json'), 'utf8')) as {
-      classes: number;
-    };
-    const all = loadDatasetNpy(
-      join(dataDir, 'train_images.npy'),
-      join(dataDir, 'train_labels.npy'),
-      meta.classes,
-    );
+    const all = fetchedDataset(ctx, 'train');
     const fold = JSON.parse(readFileSync(inputPath(ctx, 'split'), 'utf8')) as FoldFile;
     const trainSet = subset(all, fold.train);
     const valSet = subset(all, fold.val);

@@ -121,6 +121,18 @@ export function toLabels(labels: ArrayLike<number>, n: number): Int32Array {
   return Int32Array.from(labels as ArrayLike<number>);
 }
 
+/** The labels an untargeted attack moves away from: the given ones, else the model's own predictions (as ART does). */
+export function attackLabels(
+  classifier: Classifier,
+  x: tf.Tensor4D,
+  labels: ArrayLike<number> | undefined,
+  batchSize: number,
+): Int32Array {
+  return labels !== undefined
+    ? toLabels(labels, x.shape[0])
+    : predictLabels(classifier, x, batchSize);
+}
+
 export interface CorrectSubset {
   /** The correctly classified images, in their original order (caller disposes). */
   x: tf.Tensor4D;

@@ -11,13 +11,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type Classifier, type OutputMode, outputOf } from '../classifier.js';
 import {
+  attackLabels,
   batchRanges,
   definedOnly,
-  predictLabels,
   type RunOptions,
   selectRows,
   sliceBatch,
-  toLabels,
   yieldToEventLoop,
 } from './common.js';
 
@@ -158,10 +157,7 @@ export async function carliniWagnerL2(
   checkParams(p);
   const n = x.shape[0];
   if (n === 0) return tf.clone(x);
-  const labels =
-    options.labels !== undefined
-      ? toLabels(options.labels, n)
-      : predictLabels(classifier, x, p.batchSize);
+  const labels = attackLabels(classifier, x, options.labels, p.batchSize);
   const ranges = batchRanges(n, p.batchSize);
   const parts: tf.Tensor4D[] = [];
   try {

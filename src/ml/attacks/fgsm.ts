@@ -10,6 +10,7 @@ import type { Classifier } from '../classifier.js';
 import { Rng } from '../rng.js';
 import {
   assertNorm,
+  attackLabels,
   batchRanges,
   definedOnly,
   lossGradient,
@@ -20,7 +21,6 @@ import {
   selectRows,
   sliceBatch,
   steepestDirection,
-  toLabels,
   uniformInBall,
   yieldToEventLoop,
 } from './common.js';
@@ -99,10 +99,7 @@ export async function fgsm(
   checkParams(p);
   const n = x.shape[0];
   if (n === 0) return tf.clone(x);
-  const labels =
-    options.labels !== undefined
-      ? toLabels(options.labels, n)
-      : predictLabels(classifier, x, p.batchSize);
+  const labels = attackLabels(classifier, x, options.labels, p.batchSize);
   const ranges = batchRanges(n, p.batchSize);
   if (p.minimal) return minimalPerturbation(classifier, x, labels, p, ranges, options);
 

@@ -10,6 +10,7 @@ import type { Classifier } from '../classifier.js';
 import { Rng } from '../rng.js';
 import {
   assertNorm,
+  attackLabels,
   batchRanges,
   definedOnly,
   type Norm,
@@ -17,7 +18,6 @@ import {
   type RunOptions,
   selectRows,
   sliceBatch,
-  toLabels,
   yieldToEventLoop,
 } from './common.js';
 import { fastGradientStep } from './fgsm.js';
@@ -69,10 +69,7 @@ export async function pgd(
   checkParams(p);
   const n = x.shape[0];
   if (n === 0) return tf.clone(x);
-  const labels =
-    options.labels !== undefined
-      ? toLabels(options.labels, n)
-      : predictLabels(classifier, x, p.batchSize);
+  const labels = attackLabels(classifier, x, options.labels, p.batchSize);
   const rng = Rng.fromSeed(options.seed ?? 0);
   const ranges = batchRanges(n, p.batchSize);
   const runs = Math.max(1, p.numRandomInit);
