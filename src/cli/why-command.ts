@@ -90,13 +90,18 @@ export function why(target: string, root: string, opts: { provJson: boolean }): 
         'prov:entity': out,
         'prov:activity': activity,
       };
+      const made = `${pad}${label} ${short(digest)}  <- ${exec.stage_id}`;
+      // A DAG printed as a tree repeats shared ancestors: print each execution's story once.
+      if (seen.has(exec.id)) {
+        lines.push(`${made} (as above)`);
+        return;
+      }
+      seen.add(exec.id);
       lines.push(
-        `${pad}${label} ${short(digest)}  <- ${exec.stage_id} (${exec.kind}, ${exec.status} ${new Date(exec.started_at).toISOString()}, key ${short(exec.key ?? '')})`,
+        `${made} (${exec.kind}, ${exec.status} ${new Date(exec.started_at).toISOString()}, key ${short(exec.key ?? '')})`,
       );
       lines.push(`${pad}  params ${exec.params}`);
       if (exec.facts !== '{}') lines.push(`${pad}  facts ${exec.facts}`);
-      if (seen.has(exec.id)) return;
-      seen.add(exec.id);
       doc.activity[activity] = {
         'prov:label': exec.stage_id,
         'prov:startTime': new Date(exec.started_at).toISOString(),

@@ -507,6 +507,11 @@ stages:
     inputs: { a: "A:a.txt" }
     cmd: wc -l < "$IN_A" > b.txt
     outs: [b.txt]
+  C:
+    kind: command
+    inputs: { a: "A:a.txt", b: "B:b.txt" }
+    cmd: cat "$IN_A" "$IN_B" > c.txt
+    outs: [c.txt]
 `,
       'notes.txt': 'one\ntwo\nthree\n',
     });
@@ -523,6 +528,11 @@ stages:
     expect(byPrefix.stdout.split('\n')[0]).toMatch(
       new RegExp(`^${digest}[0-9a-f]{52} ${digest}  <- B `),
     );
+    // A shared ancestor (A, read by C directly and through B) is told once, then referred to.
+    const shared = (await r.run(['why', 'artifacts/C/c.txt'])).stdout;
+    expect(shared.match(/<- A \(command, ran/g)).toHaveLength(1);
+    expect(shared).toMatch(/a=A:a\.txt [0-9a-f]{12} {2}<- A \(as above\)/);
+    expect(shared.match(/head -n 2/g)).toHaveLength(1);
     const provRun = await r.run(['why', '--prov-json', 'artifacts/B/b.txt']);
     expect(provRun.code, provRun.stderr).toBe(0);
     const prov = JSON.parse(provRun.stdout);
@@ -536,6 +546,6 @@ stages:
     expect(log.code, log.stderr).toBe(0);
     const runs = JSON.parse(log.stdout) as { status: string; counts: { ran: number } }[];
     expect(runs).toHaveLength(1);
-    expect(runs[0]).toMatchObject({ status: 'success', counts: { ran: 2 } });
+    expect(runs[0]).toMatchObject({ status: 'success', counts: { ran: 3 } });
   });
 });
