@@ -451,12 +451,12 @@ version: 1
 stages:
   src:
     kind: command
-    foreach: { i: { range: 10 } }
+    foreach: { i: { range: 16 } }
     cmd: seq 1 $((\${i} * 300 + 2000)) > data.txt; mkdir -p sub; echo \${i} > sub/i.txt
     outs: [data.txt, sub]
   mid:
     kind: command
-    foreach: { i: { range: 10 } }
+    foreach: { i: { range: 16 } }
     inputs: { d: "src[\${i}]:data.txt" }
     cmd: cksum < "$IN_D" > h.txt
     outs: [h.txt]
@@ -469,7 +469,10 @@ stages:
     const reference = rig({ 'pipeline.yaml': pipeline });
     await succeeds(reference, ['run', '--jobs', '4']);
     const crashed = rig({ 'pipeline.yaml': pipeline });
-    for (const delayMs of [150, 700, 400, 1100]) {
+    // Random kill points (printed on failure): each run gets further before it dies, since
+    // what finished before a kill stays cached.
+    const delays = Array.from({ length: 5 }, () => 100 + Math.floor(Math.random() * 1200));
+    for (const delayMs of delays) {
       const child = crashed.start(['run', '--jobs', '4']);
       const done = finished(child);
       await new Promise((res) => setTimeout(res, delayMs));
@@ -477,9 +480,9 @@ stages:
       await done;
     }
     const rerun = await crashed.run(['run', '--jobs', '4']);
-    expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
+    expect(rerun.code, `kills at ${delays} ms\n${rerun.stdout}${rerun.stderr}`).toBe(0);
     const verify = await crashed.run(['verify']);
-    expect(verify.code, verify.stdout).toBe(0);
+    expect(verify.code, `kills at ${delays} ms\n${verify.stdout}`).toBe(0);
     const trees = async (r: Rig) => (await status(r)).map((x) => [x.id, x.outputTree]);
     expect(await trees(crashed)).toEqual(await trees(reference));
     expect(crashed.read('artifacts/all/all.txt')).toBe(reference.read('artifacts/all/all.txt'));
