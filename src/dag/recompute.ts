@@ -11,6 +11,7 @@ import type { Pipeline } from './pipeline-types.js';
 import { Planner, selectStages } from './plan.js';
 import { workspacePaths } from './run.js';
 import { defaultCapacity, Scheduler } from './scheduler.js';
+import { stageJob } from './stage-job.js';
 import type { StageRegistry } from './stage-kind.js';
 import { StatCache } from './stat-cache.js';
 import { hashTree, idFileName, Store } from './store.js';
@@ -59,26 +60,17 @@ export async function recomputeStages(opts: {
       const result = await scheduler.run(planner.kindOf(stage).resources, opts.signal, async () => {
         const outDir = store.makeTempDir(`verify-${stage.id}`);
         const scratchDir = store.makeTempDir(`verify-scratch-${stage.id}`);
-        const inputs: Record<string, string | string[]> = {};
-        for (const input of stage.inputs) {
-          const list = input.refs.map((r) => path.join(view.dir(r.stageId), r.path));
-          inputs[input.name] = input.many ? list : (list[0] ?? '');
-        }
         try {
           const outcome = await opts.executor.execute(
-            {
+            stageJob(stage, {
               module: planner.kindOf(stage).module,
-              kind: stage.kind,
-              stageId: stage.id,
-              params: stage.params,
-              inputs,
-              deps: stage.deps.map((d) => path.resolve(opts.workspace, d)),
+              key: state.key,
+              workspace: opts.workspace,
+              view,
               outDir,
               scratchDir,
-              workspace: opts.workspace,
-              seed: Number.parseInt(state.key.slice(0, 8), 16),
               logPath: path.join(logDir, `${idFileName(stage.id)}.log`),
-            },
+            }),
             { progress: () => {}, log: () => {}, annotate: () => {} },
             opts.signal,
           );

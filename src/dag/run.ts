@@ -18,6 +18,7 @@ import type { ConcreteStage, Pipeline } from './pipeline-types.js';
 import { expandNames, Planner, type StageState, selectStages } from './plan.js';
 import type { ExecutionInput, Provenance } from './provenance.js';
 import { defaultCapacity, Scheduler } from './scheduler.js';
+import { stageJob } from './stage-job.js';
 import type { StageRegistry } from './stage-kind.js';
 import { StatCache } from './stat-cache.js';
 import { idFileName, type StageRecord, Store, type TreeManifest } from './store.js';
@@ -210,27 +211,18 @@ export async function runPipeline(
       return { ok: false, failedDependency: stage.id };
     }
     const outDir = store.makeTempDir(stage.id);
-    const inputs: Record<string, string | string[]> = {};
-    for (const input of stage.inputs) {
-      const list = input.refs.map((r) => path.join(view.dir(r.stageId), r.path));
-      inputs[input.name] = input.many ? list : (list[0] ?? '');
-    }
     const facts: Record<string, string> = {};
     const launch = async (): Promise<StageOutcome> =>
       opts.executor.execute(
-        {
+        stageJob(stage, {
           module: planner.kindOf(stage).module,
-          kind: stage.kind,
-          stageId: stage.id,
-          params: stage.params,
-          inputs,
-          deps: stage.deps.map((d) => path.resolve(opts.workspace, d)),
+          key: state.key,
+          workspace: opts.workspace,
+          view,
           outDir,
           scratchDir: store.scratchDir(state.key),
-          workspace: opts.workspace,
-          seed: Number.parseInt(state.key.slice(0, 8), 16),
           logPath,
-        },
+        }),
         {
           progress: (progress) =>
             emit({ type: 'stage-progress', time: now(), stageId: stage.id, progress }),
