@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import { LocalExecutor } from '../dag/executor.js';
 import { acquireLock, formatLockHolder } from '../dag/lock.js';
+import type { Pipeline } from '../dag/pipeline-types.js';
 import { Provenance } from '../dag/provenance.js';
 import { runPipeline } from '../dag/run.js';
 import { expectedBackend } from '../ml/backend-choice.js';
@@ -33,16 +34,24 @@ export interface RunFlags extends PipelineOptions {
 }
 
 /**
- * `--backend` reaches the stage processes as ADVROB_BACKEND (they inherit the environment),
- * so it is recorded in provenance by each stage but never enters a cache key. A name that
- * cannot be a backend is a usage error before anything runs.
+ * The ML backend reaches the stage processes as ADVROB_BACKEND (they inherit the
+ * environment), so each stage records it in provenance but it never enters a cache key.
+ * `--backend` wins over an ADVROB_BACKEND already set, which wins over pipeline.yaml's
+ * `runtime.backend`. A name that cannot be a backend is a usage error before anything runs.
  */
-function chooseBackend(flag: string | undefined): string {
-  if (flag !== undefined) process.env.ADVROB_BACKEND = flag;
+function chooseBackend(flag: string | undefined, pipeline: Pipeline): string {
+  const fromPipeline = pipeline.runtime.backend;
+  let from = 'ADVROB_BACKEND';
+  if (flag !== undefined) {
+    process.env.ADVROB_BACKEND = flag;
+    from = '--backend';
+  } else if (process.env.ADVROB_BACKEND === undefined && fromPipeline !== undefined) {
+    process.env.ADVROB_BACKEND = fromPipeline;
+    from = `${pipeline.file}: runtime.backend`;
+  }
   try {
     return expectedBackend(process.env.ADVROB_BACKEND);
   } catch (err) {
-    const from = flag !== undefined ? '--backend' : 'ADVROB_BACKEND';
     throw new ExitError(`${from}: ${(err as Error).message}`, EXIT.usage);
   }
 }
@@ -67,7 +76,7 @@ export async function runCommand(
       assumeFresh: flags.assumeFresh,
     });
   }
-  const backend = chooseBackend(flags.backend);
+  const backend = chooseBackend(flags.backend, pipeline);
   const argv = process.argv.slice(2);
   const lock = acquireLock(paths.cache, ['advrob-dag', ...argv]);
   if (!lock.ok) throw new ExitError(formatLockHolder(lock.holder), EXIT.locked);

@@ -50,6 +50,8 @@ export interface Pipeline {
   profile: string | null;
   /** The fully resolved parameter tree (defaults, then profile, then --set). */
   params: JsonObject;
+  /** How stages run (interpolated); never part of a key. */
+  runtime: { backend?: string };
   /** Topological order: every stage appears after all stages it reads from. */
   stages: ConcreteStage[];
   /** name -> ids of its expansions (a non-foreach stage maps to [its id]). */

@@ -11,8 +11,8 @@ import { fail, formatDiagnostic, ok } from './diagnostics.js';
 import { expandStages } from './expand.js';
 import { buildGraph } from './graph.js';
 import { parseYaml, type YamlSource } from './load.js';
-import { applyProfile, applySets } from './params.js';
-import type { JsonObject, LoadOptions, Pipeline } from './pipeline-types.js';
+import { applyProfile, applySets, interpolateValue } from './params.js';
+import type { Json, JsonObject, LoadOptions, Pipeline } from './pipeline-types.js';
 import { type PipelineDocument, pipelineSchema } from './schema.js';
 import type { StageRegistry } from './stage-kind.js';
 import { dottedPath, validateAgainst } from './validate.js';
@@ -55,6 +55,33 @@ function resolveParams(doc: PipelineDocument, opts: LoadOptions): Result<JsonObj
 
 const nameFromFile = (file: string): string => basename(file, extname(file));
 
+/** `runtime:` with its `${...}` resolved against the params (so a profile or --set can pick it). */
+function resolveRuntime(
+  doc: PipelineDocument,
+  params: JsonObject,
+  source: YamlSource,
+): Result<Pipeline['runtime']> {
+  const errors: Diagnostic[] = [];
+  const runtime = interpolateValue(
+    (doc.runtime ?? {}) as Json,
+    { binding: {}, params },
+    ['runtime'],
+    (path, index) => source.locateInString(path, index),
+    errors,
+  );
+  if (errors.length) return fail(errors);
+  const backend = (runtime as JsonObject).backend;
+  if (backend !== undefined && typeof backend !== 'string')
+    return fail([
+      {
+        severity: 'error',
+        message: `runtime.backend must be a string; got ${JSON.stringify(backend)}`,
+        location: source.locate(['runtime', 'backend'], 'value'),
+      },
+    ]);
+  return ok(backend === undefined ? {} : { backend });
+}
+
 /**
  * Parses, validates and expands one pipeline. `file` is how diagnostics name it (a path
  * relative to the workspace). The registry decides which kinds exist and their params.
@@ -72,6 +99,8 @@ export function loadPipeline(
   if (!doc.ok) return doc;
   const params = resolveParams(doc.value, opts);
   if (!params.ok) return params;
+  const runtime = resolveRuntime(doc.value, params.value, source);
+  if (!runtime.ok) return runtime;
   const expansion = expandStages(doc.value, params.value, registry, source);
   if (expansion.errors.length) return fail(inSourceOrder(expansion.errors));
   const graph = buildGraph(expansion.drafts, registry, source);
@@ -81,6 +110,7 @@ export function loadPipeline(
     name: doc.value.name ?? nameFromFile(file),
     profile: opts.profile ?? null,
     params: params.value,
+    runtime: runtime.value,
     stages: graph.stages,
     groups: graph.groups,
   });

@@ -87,6 +87,20 @@ export const pipelineSchema: JsonObject = {
         additionalProperties: false,
       },
     },
+    runtime: {
+      type: 'object',
+      description:
+        'How stages run, not what they compute: never part of a cache key (recorded in provenance).',
+      properties: {
+        backend: {
+          type: 'string',
+          description:
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: the user-facing ${...} syntax
+            'ML backend of the stage processes: auto, wasm, cpu, tensorflow, tensorflow-gpu, or ${param}. ADVROB_BACKEND and run --backend override it.',
+        },
+      },
+      additionalProperties: false,
+    },
     stages: {
       type: 'object',
       propertyNames: { pattern: STAGE_NAME },
@@ -121,5 +135,6 @@ export interface PipelineDocument {
   name?: string;
   params?: JsonObject;
   profiles?: Record<string, { params?: JsonObject }>;
+  runtime?: { backend?: string };
   stages: Record<string, StageDocument>;
 }

@@ -41,6 +41,26 @@ const head = [
 ];
 
 export const errorCases: ErrorCase[] = [
+  // runtime
+  {
+    name: 'unknown runtime key',
+    yaml: y('version: 1', 'runtime: { backnd: wasm }', 'stages: {}'),
+    expected: [
+      "pipeline.yaml:2:12: runtime: unknown key 'backnd'; expected one of backend (did you mean 'backend'?)",
+    ],
+  },
+  {
+    name: 'runtime names a missing param',
+    yaml: y(
+      'version: 1',
+      'params: { backend: auto }',
+      'runtime: { backend: "%{backends}" }',
+      'stages: {}',
+    ),
+    expected: [
+      "pipeline.yaml:3:22: unknown name 'backends' in %{backends}; expected a foreach key or a top-level param (did you mean 'backend'?)",
+    ],
+  },
   // YAML syntax
   {
     name: 'unclosed flow mapping',
@@ -99,7 +119,7 @@ export const errorCases: ErrorCase[] = [
     yaml: y('version: 1', 'stage: {}'),
     expected: [
       "pipeline.yaml:1:1: document: missing required key 'stages'",
-      "pipeline.yaml:2:1: document: unknown key 'stage'; expected one of version, name, params, profiles, stages (did you mean 'stages'?)",
+      "pipeline.yaml:2:1: document: unknown key 'stage'; expected one of version, name, params, profiles, runtime, stages (did you mean 'stages'?)",
     ],
   },
   {

@@ -277,4 +277,19 @@ describe('loadPipeline', () => {
       column: 3,
     });
   });
+
+  test('runtime.backend is interpolated from params, so a profile or --set picks it', () => {
+    const text = y(
+      'version: 1',
+      'params: { backend: auto }',
+      'profiles: { gpu: { params: { backend: tensorflow-gpu } } }',
+      'runtime: { backend: "%{backend}" }',
+      'stages: { data: { kind: fetch, params: { dataset: mini } } }',
+    );
+    expect(load(text).runtime).toEqual({ backend: 'auto' });
+    expect(load(text, { profile: 'gpu' }).runtime).toEqual({ backend: 'tensorflow-gpu' });
+    expect(load(text, { sets: ['backend=cpu'] }).runtime).toEqual({ backend: 'cpu' });
+    const none = y('version: 1', 'stages: { data: { kind: fetch, params: { dataset: mini } } }');
+    expect(load(none).runtime).toEqual({});
+  });
 });

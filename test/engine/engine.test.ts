@@ -250,6 +250,22 @@ stages:
     expect(events.at(-1)).toMatchObject({ type: 'run-finished', status: 'success' });
     const asked = await r.events(['--backend', 'cpu']);
     expect(asked.events[0]).toMatchObject({ type: 'run-started', meta: { backend: 'cpu' } });
+    // pipeline.yaml's runtime.backend, from a param so --set can change it; --backend wins.
+    r.write(
+      'pipeline.yaml',
+      `${diamond}runtime: { backend: "\${engine}" }\n`.replace('b: 2 }', 'b: 2, engine: cpu }'),
+    );
+    const fromFile = await r.events([]);
+    expect(fromFile.events[0]).toMatchObject({ meta: { backend: 'cpu' } });
+    const fromSet = await r.events(['--set', 'engine=wasm']);
+    expect(fromSet.events[0]).toMatchObject({ meta: { backend: 'wasm' } });
+    const fromFlag = await r.events(['--backend', 'auto']);
+    expect(fromFlag.events[0]).toMatchObject({
+      meta: { backend: expect.stringMatching(/\(auto\)$/) },
+    });
+    const wrong = await r.run(['run', '--set', 'engine=tpu']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain("pipeline.yaml: runtime.backend: unknown backend 'tpu'");
     for (const e of events) expect(typeof e.type).toBe('string');
   });
 

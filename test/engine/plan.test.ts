@@ -47,6 +47,7 @@ const pipeline: Pipeline = {
   name: 't',
   profile: null,
   params: {},
+  runtime: {},
   stages: [stage],
   groups: { s: ['s'] },
 };
