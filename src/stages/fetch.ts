@@ -125,6 +125,17 @@ function binaryDir(dir: string, folder: string): string | undefined {
   return existsSync(dir) && statSync(dir).isDirectory() ? dir : undefined;
 }
 
+/** Every binary (.bin) file of the dataset is there, or one message naming the missing ones. */
+function requireMembers(kind: 'cifar10' | 'stl10', dir: string): void {
+  const spec = ARCHIVES[kind];
+  const missing = spec.members.filter((m) => m.endsWith('.bin') && !existsSync(join(dir, m)));
+  if (missing.length > 0)
+    throw userError(
+      `${kind}: ${dir} lacks ${missing.join(', ')}`,
+      `expected the files of ${spec.file}, as extracted into ${spec.folder}/`,
+    );
+}
+
 async function archiveSource(
   kind: 'cifar10' | 'stl10',
   p: FetchParams,
@@ -134,6 +145,7 @@ async function archiveSource(
   const given = p.path ? resolve(ctx.workspace, p.path) : undefined;
   if (given && existsSync(given) && statSync(given).isDirectory()) {
     const dir = binaryDir(given, spec.folder) as string;
+    requireMembers(kind, dir);
     return { dir, files: {} };
   }
   if (given && !existsSync(given)) {
@@ -150,6 +162,7 @@ async function archiveSource(
   const wanted = new Set<string>(spec.members);
   ctx.log(`extracting ${archive}`);
   await extractTarGz(archive, dest, (name) => wanted.has(name.split('/').pop() ?? ''));
+  requireMembers(kind, join(dest, spec.folder));
   return { dir: join(dest, spec.folder), files: { [spec.file]: sha256File(archive) } };
 }
 

@@ -144,6 +144,19 @@ describe('fetch: CIFAR-10', () => {
     expectCifarOutput(box.outDir);
   });
 
+  it('names the files a directory lacks', async () => {
+    const box = sandbox();
+    const dir = join(box.workspace, 'cifar', 'cifar-10-batches-bin');
+    mkdirSync(dir, { recursive: true });
+    for (const [name, data] of Object.entries(cifarFiles()))
+      if (name !== 'data_batch_3.bin' && name !== 'test_batch.bin')
+        writeFileSync(join(dir, name), data);
+    await expect(
+      run(box, { dataset: 'cifar10', source: 'cifar10', path: 'cifar' }),
+    ).rejects.toThrow(`cifar10: ${dir} lacks data_batch_3.bin, test_batch.bin`);
+    expect(readdirSync(box.outDir)).toEqual([]);
+  });
+
   it('refuses an archive whose md5 differs, naming both digests, and writes nothing', async () => {
     const box = sandbox();
     const archive = cifarArchive();
