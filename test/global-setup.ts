@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-// Integration tests run the built CLI (dist/), so build once before any test file runs.
+// Integration tests run the built CLI (dist/), so build once before any test file runs, with
+// the project's own build (it also marks the bin executable, which a test checks).
 // Type errors do not stop the emit: `npm run typecheck` is the gate for those.
 export default function setup(): void {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const tsc = `${root}node_modules/typescript/bin/tsc`;
-  const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], {
+  const result = spawnSync(process.execPath, ['scripts/build.mjs'], {
     cwd: root,
     encoding: 'utf8',
   });
