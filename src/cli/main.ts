@@ -162,9 +162,10 @@ function buildProgram(): Command {
       'keep the latest output of every stage, delete other records and unreferenced objects',
     )
     .option('--dry-run', 'report what would be deleted')
+    .option('--scratch', 'also delete the resumable work of unfinished stages (cache/scratch)')
     .option('--json', 'print JSON')
     .action(async (_flags, cmd: Command) => {
-      const o = optionsOf<{ dryRun?: boolean; json?: boolean }>(cmd);
+      const o = optionsOf<{ dryRun?: boolean; scratch?: boolean; json?: boolean }>(cmd);
       done(await gcCommand(o, o));
     });
 
@@ -178,6 +179,10 @@ function buildProgram(): Command {
   )
     .option('--recompute', 're-execute up-to-date stages and compare output digests')
     .option(
+      '--repair',
+      'delete damaged objects and the records that use them, so `run` re-executes those stages',
+    )
+    .option(
       '-j, --jobs <n>',
       'stages recomputed in parallel',
       positiveInt,
@@ -185,9 +190,9 @@ function buildProgram(): Command {
     )
     .option('--json', 'print JSON')
     .action(async (targets: string[], _flags, cmd: Command) => {
-      const o = optionsOf<PipelineOptions & { recompute?: boolean; json?: boolean; jobs: number }>(
-        cmd,
-      );
+      const o = optionsOf<
+        PipelineOptions & { recompute?: boolean; repair?: boolean; json?: boolean; jobs: number }
+      >(cmd);
       done(await verifyCommand(targets, o, o));
     });
 

@@ -9,7 +9,7 @@ import { collectGarbage } from '../dag/gc.js';
 import { acquireLock, formatLockHolder } from '../dag/lock.js';
 import { recomputeStages } from '../dag/recompute.js';
 import { Store } from '../dag/store.js';
-import { verifyStore } from '../dag/verify.js';
+import { type RepairReport, repairStore, verifyStore } from '../dag/verify.js';
 import { EXIT, ExitError } from './output.js';
 import {
   type GlobalOptions,
@@ -33,36 +33,47 @@ function withLock<T>(cacheDir: string, fn: () => Promise<T>): Promise<T> {
 }
 
 export async function gcCommand(
-  flags: { dryRun?: boolean; json?: boolean },
+  flags: { dryRun?: boolean; scratch?: boolean; json?: boolean },
   global: GlobalOptions,
 ): Promise<number> {
   const { paths } = resolveWorkspace(global);
   if (!fs.existsSync(paths.cache)) {
     process.stdout.write(
       flags.json
-        ? '{"recordsRemoved":0,"objectsRemoved":0,"objectsKept":0,"bytesFreed":0}\n'
+        ? '{"recordsRemoved":0,"objectsRemoved":0,"objectsKept":0,"scratchRemoved":0,"scratchKept":0,"scratchBytesKept":0,"bytesFreed":0}\n'
         : 'nothing to collect: no cache yet\n',
     );
     return EXIT.ok;
   }
   const report = await withLock(paths.cache, async () =>
-    collectGarbage(new Store(paths.cache), { dryRun: flags.dryRun === true }),
+    collectGarbage(new Store(paths.cache), {
+      dryRun: flags.dryRun === true,
+      scratch: flags.scratch === true,
+    }),
   );
   if (flags.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-  else
+  else {
+    const scratch =
+      report.scratchRemoved > 0 ? ` and the scratch of ${report.scratchRemoved} stages` : '';
+    const keptScratch =
+      report.scratchKept > 0
+        ? `; kept the resumable work of ${report.scratchKept} unfinished stages (${formatBytes(report.scratchBytesKept)}; --scratch deletes it)`
+        : '';
     process.stdout.write(
-      `${flags.dryRun ? 'would remove' : 'removed'} ${report.objectsRemoved} objects and ${report.recordsRemoved} stage records, ${formatBytes(report.bytesFreed)} freed (${report.bytesFreed} bytes); kept ${report.objectsKept} objects\n`,
+      `${flags.dryRun ? 'would remove' : 'removed'} ${report.objectsRemoved} objects and ${report.recordsRemoved} stage records${scratch}, ${formatBytes(report.bytesFreed)} freed (${report.bytesFreed} bytes); kept ${report.objectsKept} objects${keptScratch}\n`,
     );
+  }
   return EXIT.ok;
 }
 
 export async function verifyCommand(
   targets: string[],
-  flags: PipelineOptions & { recompute?: boolean; json?: boolean; jobs: number },
+  flags: PipelineOptions & { recompute?: boolean; repair?: boolean; json?: boolean; jobs: number },
   global: GlobalOptions,
 ): Promise<number> {
   const { root, paths } = resolveWorkspace(global);
-  const report = verifyStore(new Store(paths.cache));
+  const store = new Store(paths.cache);
+  const report = verifyStore(store);
   const lines: string[] = [];
   for (const c of report.corrupt)
     lines.push(
@@ -71,6 +82,14 @@ export async function verifyCommand(
   for (const m of report.missing)
     lines.push(`missing object ${m.digest}; needed by ${m.usedBy.join(', ')}`);
   let bad = report.corrupt.length + report.missing.length;
+  let repaired: RepairReport | undefined;
+  if (flags.repair && bad > 0) {
+    repaired = await withLock(paths.cache, async () => repairStore(store, verifyStore(store)));
+    const rerun = repaired.stagesToRerun;
+    lines.push(
+      `repaired: removed ${repaired.objectsRemoved} corrupt objects${rerun.length === 0 ? '; no stage record used them' : ` and the records of ${rerun.join(', ')}; \`advrob-dag run\` executes them again`}`,
+    );
+  }
   let recomputed: Awaited<ReturnType<typeof recomputeStages>> = [];
   if (flags.recompute) {
     const pipeline = await openPipeline(global, flags);
@@ -100,7 +119,9 @@ export async function verifyCommand(
     }
   }
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ ...report, recomputed, ok: bad === 0 }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ...report, recomputed, repaired, ok: bad === 0 }, null, 2)}\n`,
+    );
   } else {
     const same = recomputed.filter((r) => r.outcome === 'same').length;
     lines.push(

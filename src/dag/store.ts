@@ -231,6 +231,10 @@ export class Store {
     });
   }
 
+  deleteHead(stageId: string): void {
+    fs.rmSync(path.join(this.headsDir, idFileName(stageId)), { force: true });
+  }
+
   /** stage id -> head key, for every stage id ever finished in this workspace. */
   listHeads(): Map<string, string> {
     const heads = new Map<string, string>();

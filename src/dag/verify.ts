@@ -1,8 +1,9 @@
 /**
  * `verify`: re-hashes every object in the store and checks that every stage record's tree
- * and files are present. Reports; never repairs or deletes (a corrupt object is named with
- * the stages that use it, so the user can `run --force` them).
+ * and files are present. It only reads; `repairStore` is the separate step that removes what
+ * it found, so the next `run` re-executes exactly the stages whose outputs were damaged.
  */
+import * as fs from 'node:fs';
 import { listObjects } from './gc.js';
 import { hashFileSync, type Store } from './store.js';
 
@@ -13,6 +14,44 @@ export interface VerifyReport {
   /** Objects a record needs that are absent. */
   missing: { digest: string; usedBy: string[] }[];
   recordsChecked: number;
+}
+
+export interface RepairReport {
+  objectsRemoved: number;
+  /** Stage ids whose records were dropped: the next `run` executes them again. */
+  stagesToRerun: string[];
+}
+
+/**
+ * Deletes corrupt objects, then every record whose tree or files are not all intact, and the
+ * heads naming those records. Keys are untouched, so a rerun that reproduces the same bytes
+ * leaves every downstream stage cached (early cutoff), and a record is never left pointing at
+ * content that is not what it says.
+ */
+export function repairStore(store: Store, report: VerifyReport): RepairReport {
+  const bad = new Set([
+    ...report.corrupt.map((c) => c.digest),
+    ...report.missing.map((m) => m.digest),
+  ]);
+  for (const c of report.corrupt) fs.rmSync(store.objectPath(c.digest), { force: true });
+  const dropped = new Set<string>();
+  const heads = store.listHeads();
+  for (const key of store.listRecordKeys()) {
+    const record = store.readRecordFile(key);
+    if (!record) continue;
+    let digests = [record.outputTree];
+    try {
+      if (!bad.has(record.outputTree))
+        digests = digests.concat(store.readTree(record.outputTree).entries.map((e) => e.digest));
+    } catch {
+      bad.add(record.outputTree);
+    }
+    if (!digests.some((d) => bad.has(d))) continue;
+    store.deleteRecord(key);
+    if (heads.get(record.stageId) === key) store.deleteHead(record.stageId);
+    dropped.add(record.stageId);
+  }
+  return { objectsRemoved: report.corrupt.length, stagesToRerun: [...dropped].sort() };
 }
 
 export function verifyStore(store: Store): VerifyReport {

@@ -26,12 +26,17 @@ export const inputEnvName = (name: string): string =>
  */
 export function commandEnv(opts: {
   outDir: string;
+  scratchDir: string;
   workspace: string;
   inputs: Record<string, string | string[]>;
   deps: string[];
   env: Record<string, string>;
 }): Record<string, string> {
-  const env: Record<string, string> = { OUT: opts.outDir, WORKSPACE: opts.workspace };
+  const env: Record<string, string> = {
+    OUT: opts.outDir,
+    SCRATCH: opts.scratchDir,
+    WORKSPACE: opts.workspace,
+  };
   for (const [name, value] of Object.entries(opts.inputs))
     env[inputEnvName(name)] = Array.isArray(value) ? value.join('\n') : value;
   opts.deps.forEach((dep, i) => {
@@ -77,6 +82,7 @@ export const command = defineStage<CommandParams>({
     const outs = ctx.params.outs ?? [];
     const env = commandEnv({
       outDir: ctx.outDir,
+      scratchDir: ctx.scratchDir,
       workspace: ctx.workspace,
       inputs: ctx.inputs,
       deps: ctx.deps,

@@ -398,6 +398,9 @@ stages:
       recordsRemoved: 1,
       objectsRemoved: 2,
       objectsKept: 2,
+      scratchRemoved: 0,
+      scratchKept: 0,
+      scratchBytesKept: 0,
       bytesFreed: expected,
     });
     for (const d of oldObjects)
@@ -430,6 +433,57 @@ stages:
     expect(verify.stdout).toMatch(/used by (.*, )?C(,|$)/m);
     const recompute = await r.run(['verify', '--recompute', 'C']);
     expect(recompute.stdout).toContain('recomputed identically');
+  });
+
+  it('verify --repair drops the damaged object and its users; run redoes only those', async () => {
+    const r = rig({ 'pipeline.yaml': diamond });
+    await succeeds(r, ['run']);
+    const d = (await status(r)).find((x) => x.id === 'D');
+    const tree = r.path(`cache/objects/${d?.outputTree?.slice(0, 2)}/${d?.outputTree?.slice(2)}`);
+    fs.chmodSync(tree, 0o644);
+    fs.appendFileSync(tree, ' ');
+    const repair = await r.run(['verify', '--repair']);
+    expect(repair.code).toBe(1);
+    expect(repair.stdout).toContain('repaired: removed 1 corrupt objects and the records of D;');
+    await succeeds(r, ['verify']);
+    const rows = await status(r);
+    expect(rows.filter((x) => x.reasonText !== 'up to date').map((x) => x.id)).toEqual(['D']);
+    const rerun = await r.events([]);
+    expect(stageIds(rerun.events, 'stage-finished')).toEqual(['D']);
+    expect((await status(r)).find((x) => x.id === 'D')?.outputTree).toBe(d?.outputTree);
+    await succeeds(r, ['verify']);
+  });
+
+  it('a failed stage keeps $SCRATCH for its rerun; gc keeps it unless --scratch', async () => {
+    const r = rig({
+      'pipeline.yaml': `
+version: 1
+params: { p: 1 }
+stages:
+  resumable:
+    kind: command
+    cmd: cat "$SCRATCH/step" > seen.txt 2>/dev/null || true; echo \${p} > "$SCRATCH/step"; test ! -e "$WORKSPACE/fail"
+    outs: [seen.txt]
+`,
+      fail: '',
+    });
+    expect((await r.run(['run', '--no-ui'])).code).toBe(1);
+    const kept = await r.run(['gc', '--json']);
+    expect(JSON.parse(kept.stdout)).toMatchObject({ scratchKept: 1, scratchBytesKept: 2 });
+    const wouldDrop = await r.run(['gc', '--scratch', '--dry-run', '--json']);
+    expect(JSON.parse(wouldDrop.stdout)).toMatchObject({ scratchRemoved: 1, bytesFreed: 2 });
+    fs.rmSync(r.path('fail'));
+    await succeeds(r, ['run']);
+    expect(r.read('artifacts/resumable/seen.txt')).toBe('1\n');
+    expect(fs.readdirSync(r.path('cache/scratch'))).toEqual([]);
+
+    r.write('fail', '');
+    expect((await r.run(['run', '--no-ui', '--set', 'p=2'])).code).toBe(1);
+    const dropped = await r.run(['gc', '--scratch', '--json']);
+    expect(JSON.parse(dropped.stdout)).toMatchObject({ scratchRemoved: 1, scratchKept: 0 });
+    fs.rmSync(r.path('fail'));
+    await succeeds(r, ['run', '--set', 'p=2']);
+    expect(r.read('artifacts/resumable/seen.txt')).toBe('');
   });
 
   it('verify --recompute catches a stage that is not deterministic', async () => {
