@@ -166,14 +166,28 @@ const label = (c: ConvCase) =>
   `x ${c.x.join('x')} k ${c.k.join('x')}x${c.co} s ${c.strides} ${c.pad}`;
 
 describe('wasm kernel registration', () => {
-  it('replaces the four kernels on wasm and leaves cpu alone', () => {
+  it('replaces the five kernels on wasm and leaves cpu alone', () => {
     for (const config of WASM_KERNELS) {
       expect(tf.getKernel(config.kernelName, 'wasm')?.kernelFunc).toBe(config.kernelFunc);
       expect(tf.getKernel(config.kernelName, 'cpu')?.kernelFunc).not.toBe(config.kernelFunc);
     }
     expect(WASM_KERNELS.map((k) => k.kernelName).sort()).toEqual(
-      ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad'].sort(),
+      ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Sign'].sort(),
     );
+  });
+});
+
+describe('Sign (wasm)', () => {
+  it('is +-1 for every non-zero float, however small (the backend kernel zeroes |x| < 1.2e-7)', () => {
+    const xs = [1, -1, 0.5, -2e30, 1e-3, 2e-7, 1e-7, -1e-7, 1e-12, -3e-20, 1e-38, 1e-44, -1e-44];
+    const special = [0, -0, Number.NaN];
+    const input = Float32Array.from([...xs, ...special]);
+    const expected = [...Array.from(input.subarray(0, xs.length), (v) => Math.sign(v)), 0, 0, 0];
+    expect(Array.from(tf.sign(tf.tensor1d(input)).dataSync())).toEqual(expected);
+  });
+
+  it('leaves int32 tensors to the backend kernel', () => {
+    expect(Array.from(tf.sign(tf.tensor1d([-3, 0, 7], 'int32')).dataSync())).toEqual([-1, 0, 1]);
   });
 });
 

@@ -8,6 +8,7 @@ import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
+import { signConfig } from './sign.js';
 import { originalKernel, saveOriginal } from './wasm-ops.js';
 
 /** Kernels we provide for wasm, in the order they are registered. */
@@ -16,6 +17,7 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   conv2DBackpropInputConfig,
   maxPoolGradConfig,
   batchMatMulConfig,
+  signConfig,
 ];
 
 /** Registers WASM_KERNELS for 'wasm'; returns their names. */
