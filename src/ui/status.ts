@@ -54,6 +54,10 @@ export function renderStatus(entries: StatusEntry[], opts: StatusRenderOptions):
 
   // A foreach that expanded to one stage reads best as that stage.
   const labels = groups.map((g) => (g.expanded ? `${g.name}[*]` : (g.entries[0]?.id ?? g.name)));
+  const labelOf = new Map<string, string>();
+  groups.forEach((g, i) => {
+    for (const e of g.entries) labelOf.set(e.id, labels[i] ?? e.id);
+  });
   const labelWidth = Math.min(
     Math.max(...labels.map((l) => Array.from(l).length)),
     Math.floor(width * 0.4),
@@ -86,7 +90,7 @@ export function renderStatus(entries: StatusEntry[], opts: StatusRenderOptions):
       `${marker} ${paint('bold', label)}  ${kind}${colorSummary(truncate(summary, room), willRun.length > 0, paint)}`,
     );
     if (group.expanded && willRun.length > 0)
-      lines.push(...reasonLines(willRun, width, opts, paint));
+      lines.push(...reasonLines(willRun, width, opts, paint, labelOf));
   });
 
   lines.push(paint('dim', truncate(totalLine(entries), width)));
@@ -112,12 +116,23 @@ function colorSummary(text: string, willRun: boolean, paint: Paint): string {
   return willRun ? paint('yellow', text) : paint('gray', text);
 }
 
+/**
+ * A reason as the summary groups it: a stage waiting on `train[normal,3]` and one waiting on
+ * `train[normal,4]` wait for the same thing, `train[*]`, so they share a line.
+ */
+function summaryReason(entry: StatusEntry, labelOf: Map<string, string>): string {
+  if (entry.reason.type !== 'upstream-will-run') return formatReason(entry.reason);
+  const groups = [...new Set(entry.reason.stageIds.map((id) => labelOf.get(id) ?? id))];
+  return formatReason({ type: 'upstream-will-run', stageIds: groups });
+}
+
 /** Why the members of a foreach group will run: one line per reason, or per stage with `detail`. */
 function reasonLines(
   willRun: StatusEntry[],
   width: number,
   opts: StatusRenderOptions,
   paint: Paint,
+  labelOf: Map<string, string>,
 ): string[] {
   const indent = '    ';
   if (opts.detail) {
@@ -132,7 +147,7 @@ function reasonLines(
   }
   const byReason = new Map<string, string[]>();
   for (const e of willRun) {
-    const reason = formatReason(e.reason);
+    const reason = summaryReason(e, labelOf);
     byReason.set(reason, [...(byReason.get(reason) ?? []), e.id]);
   }
   const lines: string[] = [];

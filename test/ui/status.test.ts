@@ -65,6 +65,33 @@ describe('renderStatus', () => {
     fits(text, 100);
   });
 
+  it('gives stages waiting on different members of one group a single line', () => {
+    const evaluate = [0, 1, 2].map((fold) => ({
+      id: `evaluate[${fold}]`,
+      name: 'evaluate',
+      kind: 'evaluate',
+      willRun: true,
+      reason: {
+        type: 'upstream-will-run' as const,
+        stageIds: [`train[overfitting,${fold}]`, `train[normal,${fold + 4}]`, 'split'],
+      },
+    }));
+    const lines = renderStatus([...entries(), ...evaluate], { color: false, width: 100 }).split(
+      '\n',
+    );
+    expect(lines).toContain(
+      '    upstream will run: train[*], split ×3  evaluate[0], evaluate[1], evaluate[2]',
+    );
+    const detail = renderStatus([...entries(), ...evaluate], {
+      color: false,
+      width: 100,
+      detail: true,
+    });
+    expect(detail).toMatch(
+      /evaluate\[2\] +upstream will run: train\[overfitting,2\], train\[normal,6\], split/,
+    );
+  });
+
   it('lists every stage that will run, with its reason, in detail mode', () => {
     const lines = renderStatus(entries(), { color: false, width: 100, detail: true }).split('\n');
     expect(lines).toContain('    train[normal,4]       never run');
