@@ -16,6 +16,8 @@ export interface DagRenderOptions {
 
 interface Node {
   label: string;
+  /** The first stage of the node: a foreach that expanded to one stage is shown as it. */
+  firstId: string;
   kind: string;
   count: number;
   dependsOn: Set<string>;
@@ -31,11 +33,18 @@ export function renderDag(view: DagView, opts: DagRenderOptions): string {
     const key = opts.expand ? stage.id : stage.name;
     const label = grouped ? `${stage.name}[*]` : opts.expand ? stage.id : stage.name;
     nodeOf.set(stage.id, key);
-    const node = nodes.get(key) ?? { label, kind: stage.kind, count: 0, dependsOn: new Set() };
+    const node = nodes.get(key) ?? {
+      label,
+      firstId: stage.id,
+      kind: stage.kind,
+      count: 0,
+      dependsOn: new Set(),
+    };
     node.count += 1;
     if (grouped) node.label = `${stage.name}[*]`;
     nodes.set(key, node);
   }
+  for (const node of nodes.values()) if (node.count === 1) node.label = node.firstId;
   for (const stage of view.stages) {
     const node = nodes.get(nodeOf.get(stage.id) ?? '');
     for (const dep of stage.dependsOn) {

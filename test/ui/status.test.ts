@@ -161,6 +161,23 @@ describe('renderDag', () => {
     fits(text, 60);
   });
 
+  it('shows a foreach that expanded to one stage as that stage, as status does', () => {
+    const text = renderDag(
+      {
+        stages: [
+          { id: 'data[mnist]', name: 'data', kind: 'fetch', dependsOn: [] },
+          { id: 'train[mnist,0]', name: 'train', kind: 'train', dependsOn: ['data[mnist]'] },
+          { id: 'train[mnist,1]', name: 'train', kind: 'train', dependsOn: ['data[mnist]'] },
+        ],
+      },
+      { color: false, width: 80 },
+    );
+    expect(text.split('\n').slice(0, 2)).toEqual([
+      '0 data[mnist]  fetch',
+      '1 train[*] ×2  train  ← data[mnist]',
+    ]);
+  });
+
   it('orders by dependency level, not by listing order', () => {
     const text = renderDag(
       {
