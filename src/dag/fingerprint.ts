@@ -11,7 +11,7 @@ import { dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** After these words a `/` starts a regular expression, not a division. */
-const REGEX_AFTER_WORD = new Set([
+export const REGEX_AFTER_WORD: ReadonlySet<string> = new Set([
   'return',
   'typeof',
   'instanceof',

@@ -4,12 +4,18 @@
  * the selected snapshot; ASR = 1 - accuracy on the adversarial set. Writes asr.json and
  * asr.csv (one row per epoch). tfjs is loaded inside `run` only.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineStage } from '../dag/stage-kind.js';
 import { startBackend } from './backend.js';
-import { fetchedDataset, inputPath, inputPaths, readJson, writeJson } from './io.js';
-import type { HistoryFile } from './train.js';
+import {
+  fetchedDataset,
+  forEachSnapshot,
+  inputPath,
+  inputPaths,
+  readJson,
+  writeCsv,
+  writeJson,
+} from './io.js';
 
 interface EvaluateParams {
   [key: string]: string | number;
@@ -57,8 +63,6 @@ export const evaluate = defineStage<EvaluateParams>({
     await startBackend(ctx);
     const tf = await import('@tensorflow/tfjs-core');
     const { loadNpy } = await import('../ml/data/npy.js');
-    const { loadModel } = await import('../ml/model-io.js');
-    const { classifierFromModel } = await import('../ml/classifier.js');
     const { predictLabels } = await import('../ml/attacks/common.js');
 
     const test = fetchedDataset(ctx, 'test');
@@ -78,32 +82,30 @@ export const evaluate = defineStage<EvaluateParams>({
         };
       }),
     ];
-    const modelDir = inputPath(ctx, 'model');
-    const history = readJson<HistoryFile>(join(modelDir, 'history.json'));
     const accuracy: number[][] = sets.map(() => []);
-    for (const [e, snapshot] of history.snapshots.entries()) {
-      ctx.signal.throwIfAborted();
-      const model = await loadModel(join(modelDir, snapshot));
-      const classifier = classifierFromModel(model);
-      sets.forEach((set, s) => {
-        const n = set.labels.length;
-        if (n === 0) {
-          accuracy[s]?.push(Number.NaN);
-          return;
-        }
-        const predicted = predictLabels(classifier, set.x, p.batch_size);
-        let right = 0;
-        for (let i = 0; i < n; i++) if (predicted[i] === set.labels[i]) right++;
-        accuracy[s]?.push(right / n);
-      });
-      model.dispose();
-      ctx.progress({
-        unit: 'epoch',
-        done: e + 1,
-        total: history.snapshots.length,
-        metrics: { test_acc: accuracy[0]?.at(-1) ?? Number.NaN },
-      });
-    }
+    const history = await forEachSnapshot(
+      inputPath(ctx, 'model'),
+      ctx.signal,
+      (classifier, e, total) => {
+        sets.forEach((set, s) => {
+          const n = set.labels.length;
+          if (n === 0) {
+            accuracy[s]?.push(Number.NaN);
+            return;
+          }
+          const predicted = predictLabels(classifier, set.x, p.batch_size);
+          let right = 0;
+          for (let i = 0; i < n; i++) if (predicted[i] === set.labels[i]) right++;
+          accuracy[s]?.push(right / n);
+        });
+        ctx.progress({
+          unit: 'epoch',
+          done: e + 1,
+          total,
+          metrics: { test_acc: accuracy[0]?.at(-1) ?? Number.NaN },
+        });
+      },
+    );
     for (const set of sets) set.x.dispose();
 
     const attacks = sets.slice(1);
@@ -120,12 +122,14 @@ export const evaluate = defineStage<EvaluateParams>({
     };
     writeJson(join(ctx.outDir, 'asr.json'), result);
     const names = Object.keys(result.asr);
-    const rows = result.epochs.map((epoch, i) =>
-      [epoch, result.testAccuracy[i], ...names.map((n) => result.asr[n]?.[i])].join(','),
-    );
-    writeFileSync(
+    writeCsv(
       join(ctx.outDir, 'asr.csv'),
-      `${['epoch', 'test_accuracy', ...names.map((n) => `asr_${n}`)].join(',')}\n${rows.join('\n')}\n`,
+      ['epoch', 'test_accuracy', ...names.map((n) => `asr_${n}`)],
+      result.epochs.map((epoch, i) => [
+        epoch,
+        result.testAccuracy[i],
+        ...names.map((n) => result.asr[n]?.[i]),
+      ]),
     );
   },
 });

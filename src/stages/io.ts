@@ -6,7 +6,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Classifier } from '../ml/classifier.js';
 import { type ImageDataset, loadDatasetNpy } from '../ml/data/dataset.js';
+import type { HistoryFile } from './train.js';
 
 /** The part of a StageContext the input helpers read. */
 interface WithInputs {
@@ -50,6 +52,37 @@ export function writeJson(path: string, value: unknown): void {
     path,
     `${JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`,
   );
+}
+
+/** A CSV file: a header line, then one line per row, values as JavaScript prints them. */
+export function writeCsv(path: string, header: string[], rows: unknown[][]): void {
+  writeFileSync(path, `${[header, ...rows].map((r) => r.join(',')).join('\n')}\n`);
+}
+
+/**
+ * Calls `use` with every epoch snapshot of a train stage's output (`modelDir`), in epoch
+ * order, as a classifier that is disposed once `use` settles; returns the run's history.
+ * tfjs is loaded here, so only when a stage runs.
+ */
+export async function forEachSnapshot(
+  modelDir: string,
+  signal: AbortSignal,
+  use: (classifier: Classifier, index: number, total: number) => Promise<void> | void,
+): Promise<HistoryFile> {
+  const { loadModel } = await import('../ml/model-io.js');
+  const { classifierFromModel } = await import('../ml/classifier.js');
+  const history = readJson<HistoryFile>(join(modelDir, 'history.json'));
+  const total = history.snapshots.length;
+  for (const [index, snapshot] of history.snapshots.entries()) {
+    signal.throwIfAborted();
+    const model = await loadModel(join(modelDir, snapshot));
+    try {
+      await use(classifierFromModel(model), index, total);
+    } finally {
+      model.dispose();
+    }
+  }
+  return history;
 }
 
 export function sha256File(path: string): string {

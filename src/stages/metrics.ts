@@ -4,13 +4,11 @@
  * the first `examples` test images. Writes metrics.json and metrics.csv (one row per epoch).
  * tfjs is loaded inside `run` only.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JsonObject } from '../dag/pipeline-types.js';
 import { defineStage } from '../dag/stage-kind.js';
 import { startBackend } from './backend.js';
-import { fetchedDataset, inputPath, readJson, writeJson } from './io.js';
-import type { HistoryFile } from './train.js';
+import { fetchedDataset, forEachSnapshot, inputPath, writeCsv, writeJson } from './io.js';
 
 type NormParam = 'inf' | 1 | 2;
 
@@ -108,8 +106,6 @@ export const metrics = defineStage<MetricsParams>({
     const p = ctx.params;
     await startBackend(ctx);
     const tf = await import('@tensorflow/tfjs-core');
-    const { loadModel } = await import('../ml/model-io.js');
-    const { classifierFromModel } = await import('../ml/classifier.js');
     const { cleverUntargeted } = await import('../ml/metrics/clever.js');
     const { lossSensitivity } = await import('../ml/metrics/loss-sensitivity.js');
     const { empiricalRobustness } = await import('../ml/metrics/empirical-robustness.js');
@@ -119,76 +115,74 @@ export const metrics = defineStage<MetricsParams>({
     const [, h, w, c] = test.shape;
     const x = tf.tensor4d(test.images.subarray(0, n * h * w * c), [n, h, w, c]);
     const labels = test.labels.subarray(0, n);
-    const modelDir = inputPath(ctx, 'model');
-    const history = readJson<HistoryFile>(join(modelDir, 'history.json'));
+    const clever: number[] = [];
+    const sensitivity: number[] = [];
+    const robustness: number[] = [];
+    const history = await forEachSnapshot(
+      inputPath(ctx, 'model'),
+      ctx.signal,
+      async (classifier, e, total) => {
+        const scores = await cleverUntargeted(classifier, x, {
+          nbBatches: p.clever.nb_batches,
+          batchSize: p.clever.batch_size,
+          radius: p.clever.radius,
+          norm: p.clever.norm,
+          poolFactor: p.clever.pool_factor,
+          cInit: p.clever.c_init,
+          output: p.output,
+          seed: p.seed,
+          signal: ctx.signal,
+          onProgress: (b) =>
+            ctx.progress({
+              unit: 'epoch',
+              done: e,
+              total,
+              inner: { unit: 'image', done: b.done, total: b.total },
+              message: 'CLEVER',
+            }),
+        });
+        clever.push(scores.reduce((a, b) => a + b, 0) / Math.max(1, scores.length));
+        sensitivity.push(
+          await lossSensitivity(classifier, x, labels, {
+            batchSize: p.batch_size,
+            signal: ctx.signal,
+          }),
+        );
+        const er = await empiricalRobustness(classifier, x, {
+          eps: p.empirical_robustness.eps,
+          epsStep: p.empirical_robustness.eps_step,
+          norm: p.empirical_robustness.norm,
+          batchSize: p.batch_size,
+          signal: ctx.signal,
+        });
+        robustness.push(er.value);
+        ctx.progress({
+          unit: 'epoch',
+          done: e + 1,
+          total,
+          metrics: {
+            clever: clever.at(-1) ?? Number.NaN,
+            loss_sens: sensitivity.at(-1) ?? Number.NaN,
+          },
+        });
+      },
+    );
+    x.dispose();
     const result: MetricsFile = {
       stage: ctx.stageId,
       regime: p.regime,
       fold: p.fold,
       examples: n,
       epochs: history.epochs,
-      clever: [],
-      lossSensitivity: [],
-      empiricalRobustness: [],
+      clever,
+      lossSensitivity: sensitivity,
+      empiricalRobustness: robustness,
     };
-    const total = history.snapshots.length;
-    for (const [e, snapshot] of history.snapshots.entries()) {
-      ctx.signal.throwIfAborted();
-      const model = await loadModel(join(modelDir, snapshot));
-      const classifier = classifierFromModel(model);
-      const scores = await cleverUntargeted(classifier, x, {
-        nbBatches: p.clever.nb_batches,
-        batchSize: p.clever.batch_size,
-        radius: p.clever.radius,
-        norm: p.clever.norm,
-        poolFactor: p.clever.pool_factor,
-        cInit: p.clever.c_init,
-        output: p.output,
-        seed: p.seed,
-        signal: ctx.signal,
-        onProgress: (b) =>
-          ctx.progress({
-            unit: 'epoch',
-            done: e,
-            total,
-            inner: { unit: 'image', done: b.done, total: b.total },
-            message: 'CLEVER',
-          }),
-      });
-      result.clever.push(scores.reduce((a, b) => a + b, 0) / Math.max(1, scores.length));
-      result.lossSensitivity.push(
-        await lossSensitivity(classifier, x, labels, {
-          batchSize: p.batch_size,
-          signal: ctx.signal,
-        }),
-      );
-      const er = await empiricalRobustness(classifier, x, {
-        eps: p.empirical_robustness.eps,
-        epsStep: p.empirical_robustness.eps_step,
-        norm: p.empirical_robustness.norm,
-        batchSize: p.batch_size,
-        signal: ctx.signal,
-      });
-      result.empiricalRobustness.push(er.value);
-      model.dispose();
-      ctx.progress({
-        unit: 'epoch',
-        done: e + 1,
-        total,
-        metrics: {
-          clever: result.clever.at(-1) ?? Number.NaN,
-          loss_sens: result.lossSensitivity.at(-1) ?? Number.NaN,
-        },
-      });
-    }
-    x.dispose();
     writeJson(join(ctx.outDir, 'metrics.json'), result);
-    const rows = result.epochs.map((epoch, i) =>
-      [epoch, result.clever[i], result.lossSensitivity[i], result.empiricalRobustness[i]].join(','),
-    );
-    writeFileSync(
+    writeCsv(
       join(ctx.outDir, 'metrics.csv'),
-      `epoch,clever,loss_sensitivity,empirical_robustness\n${rows.join('\n')}\n`,
+      ['epoch', 'clever', 'loss_sensitivity', 'empirical_robustness'],
+      result.epochs.map((epoch, i) => [epoch, clever[i], sensitivity[i], robustness[i]]),
     );
   },
 });

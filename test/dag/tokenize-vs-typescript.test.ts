@@ -5,24 +5,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import ts from 'typescript';
 import { expect, test } from 'vitest';
-import { tokenize } from '../../src/dag/fingerprint.js';
+import { REGEX_AFTER_WORD, tokenize } from '../../src/dag/fingerprint.js';
 
-const REGEX_AFTER = new Set([
-  'return',
-  'typeof',
-  'instanceof',
-  'in',
-  'of',
-  'new',
-  'delete',
-  'void',
-  'throw',
-  'case',
-  'do',
-  'else',
-  'yield',
-  'await',
-]);
 const K = ts.SyntaxKind;
 const DIVISION_AFTER = new Set([
   K.Identifier,
@@ -46,7 +30,7 @@ function scannerTokens(text: string): string[] {
     const keyword = prev !== undefined && prev >= K.FirstKeyword && prev <= K.LastKeyword;
     const regexAllowed =
       prev === undefined ||
-      (keyword ? REGEX_AFTER.has(ts.tokenToString(prev) ?? '') : !DIVISION_AFTER.has(prev));
+      (keyword ? REGEX_AFTER_WORD.has(ts.tokenToString(prev) ?? '') : !DIVISION_AFTER.has(prev));
     if ((kind === K.SlashToken || kind === K.SlashEqualsToken) && regexAllowed)
       kind = scanner.reScanSlashToken();
     if (kind === K.GreaterThanToken) kind = scanner.reScanGreaterToken();

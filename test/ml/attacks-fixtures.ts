@@ -101,3 +101,10 @@ export function randomImages(
     [n, ...shape],
   );
 }
+
+/** Per-example flattened values of a batch. */
+export function rows(x: tf.Tensor4D): Float32Array[] {
+  const v = x.dataSync() as Float32Array;
+  const d = v.length / x.shape[0];
+  return Array.from({ length: x.shape[0] }, (_, i) => v.slice(i * d, (i + 1) * d));
+}

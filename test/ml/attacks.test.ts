@@ -16,6 +16,7 @@ import {
   linearLogits,
   linearModel,
   randomImages,
+  rows,
   softmax,
   tinyConvNet,
 } from './attacks-fixtures.js';
@@ -26,13 +27,6 @@ beforeAll(async () => {
 
 const SHAPE: [number, number, number] = [4, 4, 3];
 const D = 48;
-
-/** Per-example flattened values of a batch. */
-function rows(x: tf.Tensor4D): Float32Array[] {
-  const v = x.dataSync() as Float32Array;
-  const d = v.length / x.shape[0];
-  return Array.from({ length: x.shape[0] }, (_, i) => v.slice(i * d, (i + 1) * d));
-}
 
 function lpNorm(v: ArrayLike<number>, p: 'inf' | 2): number {
   let acc = 0;

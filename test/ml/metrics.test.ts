@@ -19,6 +19,7 @@ import {
   linearLogits,
   linearModel,
   randomImages,
+  rows,
   softmax,
   tinyConvNet,
 } from './attacks-fixtures.js';
@@ -29,12 +30,6 @@ beforeAll(async () => {
 
 const SHAPE: [number, number, number] = [4, 4, 3];
 const D = 48;
-
-function rows(x: tf.Tensor4D): Float32Array[] {
-  const v = x.dataSync() as Float32Array;
-  const d = v.length / x.shape[0];
-  return Array.from({ length: x.shape[0] }, (_, i) => v.slice(i * d, (i + 1) * d));
-}
 
 describe('attack success', () => {
   it('ASR is 1 - accuracy on the adversarial set; a success needs a flip', () => {
