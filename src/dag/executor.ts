@@ -14,10 +14,27 @@ import type { RunnerMessage, RunnerRequest } from './stage-runner.js';
 
 export type StageJob = Omit<RunnerRequest, 'type'> & { logPath: string };
 
+/**
+ * Why a stage failed, in the terms a retry policy needs: `exit` is the stage's own doing (a
+ * non-zero exit or a reported error); the others happened to it (a signal, the cluster
+ * losing its node or preempting it, a limit it ran into, the runner's own fault).
+ */
+export type FailureCause =
+  | 'exit'
+  | 'signal'
+  | 'node-failure'
+  | 'preempted'
+  | 'timeout'
+  | 'out-of-memory'
+  | 'cancelled'
+  | 'disk-full'
+  | 'runner';
+
 export type StageOutcome =
   | { ok: true }
   | {
       ok: false;
+      cause: FailureCause;
       message: string;
       exitCode: number | null;
       signal: string | null;
@@ -107,6 +124,7 @@ export class LocalExecutor implements Executor {
             : `stage process exited with code ${code} before reporting completion`);
         resolve({
           ok: false,
+          cause: sig && !error ? 'signal' : 'exit',
           message,
           exitCode: error?.exitCode ?? code,
           signal: sig,

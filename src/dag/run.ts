@@ -237,6 +237,7 @@ export async function runPipeline(
     const outcome = await launch().catch(
       (err: unknown): StageOutcome => ({
         ok: false,
+        cause: 'runner',
         message: `could not start the stage: ${(err as Error).message}`,
         exitCode: null,
         signal: null,
@@ -255,6 +256,7 @@ export async function runPipeline(
       } catch (err) {
         failure = {
           ok: false,
+          cause: 'runner',
           message: (err as Error).message,
           exitCode: null,
           signal: null,
