@@ -6,10 +6,10 @@
  * An executor never writes to the store; the engine adopts the output directory afterwards.
  */
 import { fork } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { diskFullMessage, isDiskFull } from './disk-full.js';
 import type { StageProgress } from './stage-kind.js';
+import { type LogFailure, StageLog } from './stage-log.js';
 import type { RunnerMessage, RunnerRequest } from './stage-runner.js';
 
 export type StageJob = Omit<RunnerRequest, 'type'> & { logPath: string };
@@ -60,11 +60,14 @@ const runnerPath = fileURLToPath(new URL('./stage-runner.js', import.meta.url));
 
 export class LocalExecutor implements Executor {
   execute(job: StageJob, hooks: StageHooks, signal: AbortSignal): Promise<StageOutcome> {
-    fs.mkdirSync(path.dirname(job.logPath), { recursive: true });
-    const log = fs.openSync(job.logPath, 'w');
+    let stop = (): void => {};
+    // A log that cannot be written stops the stage: on a full disk its output would not fit
+    // either, and the runner must hear about the disk rather than crash on it.
+    const log = new StageLog(job.logPath, () => stop());
+    if (log.failure) return Promise.resolve(logFailed(log.failure, null, null, []));
     const tail: string[] = [];
     const line = (stream: 'stdout' | 'stderr', text: string): void => {
-      fs.writeSync(log, stream === 'stderr' ? `[stderr] ${text}\n` : `${text}\n`);
+      log.write(stream === 'stderr' ? `[stderr] ${text}\n` : `${text}\n`);
       tail.push(text);
       if (tail.length > TAIL_LINES) tail.shift();
       hooks.log(stream, text);
@@ -87,7 +90,7 @@ export class LocalExecutor implements Executor {
         pending = '';
       });
     }
-    let error: { message: string; exitCode?: number } | undefined;
+    let error: Extract<RunnerMessage, { type: 'error' }> | undefined;
     let done = false;
     child.on('message', (m: RunnerMessage) => {
       if (m.type === 'progress') hooks.progress(m.progress);
@@ -95,18 +98,17 @@ export class LocalExecutor implements Executor {
       else if (m.type === 'facts') hooks.annotate(m.facts);
       else if (m.type === 'done') done = true;
       else if (m.type === 'error') {
-        error = {
-          message: m.message,
-          ...(m.exitCode !== undefined ? { exitCode: m.exitCode } : {}),
-        };
-        if (m.stack) fs.writeSync(log, `${m.stack}\n`);
+        error = m;
+        if (m.stack) log.write(`${m.stack}\n`);
       }
     });
     let killTimer: NodeJS.Timeout | undefined;
     const abort = (): void => {
+      if (killTimer !== undefined) return;
       child.kill('SIGTERM');
       killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
     };
+    stop = abort;
     if (signal.aborted) abort();
     else signal.addEventListener('abort', abort, { once: true });
     const { logPath: _logPath, ...request } = job;
@@ -115,22 +117,53 @@ export class LocalExecutor implements Executor {
       child.once('close', (code, sig) => {
         clearTimeout(killTimer);
         signal.removeEventListener('abort', abort);
-        fs.closeSync(log);
+        log.close();
+        const logTail = [...tail];
+        if (log.failure) return resolve(logFailed(log.failure, code, sig, logTail));
         if (done && code === 0) return resolve({ ok: true });
-        const message =
-          error?.message ??
-          (sig
-            ? `stage process killed by ${sig}`
-            : `stage process exited with code ${code} before reporting completion`);
+        if (error) return resolve(stageError(error, job.outDir, code, sig, logTail));
         resolve({
           ok: false,
-          cause: sig && !error ? 'signal' : 'exit',
-          message,
-          exitCode: error?.exitCode ?? code,
+          cause: sig ? 'signal' : 'exit',
+          message: sig
+            ? `stage process killed by ${sig}`
+            : `stage process exited with code ${code} before reporting completion`,
+          exitCode: code,
           signal: sig,
-          logTail: [...tail],
+          logTail,
         });
       });
     });
   }
+}
+
+function logFailed(
+  failure: LogFailure,
+  exitCode: number | null,
+  signal: string | null,
+  logTail: string[],
+): StageOutcome {
+  const cause = failure.diskFull ? 'disk-full' : 'runner';
+  return { ok: false, cause, message: failure.message, exitCode, signal, logTail };
+}
+
+/** The stage reported an error: its own fault, unless the disk filled under it. */
+function stageError(
+  error: Extract<RunnerMessage, { type: 'error' }>,
+  outDir: string,
+  code: number | null,
+  signal: string | null,
+  logTail: string[],
+): StageOutcome {
+  const exitCode = error.exitCode ?? code;
+  if (isDiskFull(error))
+    return {
+      ok: false,
+      cause: 'disk-full',
+      message: `${diskFullMessage(outDir, 'while the stage wrote to')} (${error.message})`,
+      exitCode,
+      signal,
+      logTail,
+    };
+  return { ok: false, cause: 'exit', message: error.message, exitCode, signal, logTail };
 }

@@ -12,16 +12,22 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ArtifactsView } from './artifacts-view.js';
 import type { EngineEvent, EventSink, RunCounts } from './events.js';
-import type { Executor, StageOutcome } from './executor.js';
-import type { KeyRecord } from './key.js';
+import type { Executor } from './executor.js';
 import type { ConcreteStage, Pipeline } from './pipeline-types.js';
 import { expandNames, Planner, type StageState, selectStages } from './plan.js';
 import type { ExecutionInput, Provenance } from './provenance.js';
 import { defaultCapacity, Scheduler } from './scheduler.js';
-import { stageJob } from './stage-job.js';
+import {
+  emitFailed,
+  executeStage,
+  type RunContext,
+  recordCached,
+  runnerFailure,
+  type Settled,
+} from './stage-execution.js';
 import type { StageRegistry } from './stage-kind.js';
 import { StatCache } from './stat-cache.js';
-import { idFileName, type StageRecord, Store, type TreeManifest } from './store.js';
+import { Store } from './store.js';
 
 export interface RunOptions {
   workspace: string;
@@ -45,10 +51,6 @@ export interface RunOptions {
 }
 
 export type RunStatus = 'success' | 'failed' | 'interrupted';
-
-type Settled =
-  | { ok: true; key: string; tree: string }
-  | { ok: false; failedDependency: string | undefined };
 
 export function workspacePaths(workspace: string): {
   cache: string;
@@ -130,196 +132,18 @@ export async function runPipeline(
   const settled = new Map<string, Promise<Settled>>();
   const trees = new Map<string, string>();
   const keys = new Map<string, string>();
-  const logDir = path.join(store.logsDir, opts.runId);
-
-  const provenanceInputs = (stage: ConcreteStage, state: { record: KeyRecord }) => {
-    const inputs: ExecutionInput['inputs'] = [];
-    for (const input of stage.inputs) {
-      const digests = state.record.inputs[input.name];
-      const list = digests ?? [];
-      input.refs.forEach((ref, i) => {
-        inputs.push({
-          label: ref.path
-            ? `${input.name}=${ref.stageId}:${ref.path}`
-            : `${input.name}=${ref.stageId}`,
-          digest: list[i] ?? '',
-          sourceStage: ref.stageId,
-          sourceKey: keys.get(ref.stageId) ?? null,
-        });
-      });
-    }
-    for (const [dep, digest] of Object.entries(state.record.deps))
-      inputs.push({ label: dep, digest, sourceStage: null, sourceKey: null });
-    return inputs;
-  };
-
-  const execution = (
-    stage: ConcreteStage,
-    state: Extract<StageState, { status: 'fresh' | 'stale' }>,
-    status: ExecutionInput['status'],
-    t0: number,
-    extra: {
-      logPath?: string;
-      tree?: string;
-      manifest?: TreeManifest;
-      facts?: Record<string, string>;
-    },
-  ): ExecutionInput => ({
-    runId: opts.runId,
-    stageId: stage.id,
-    kind: stage.kind,
-    key: state.key,
-    status,
-    startedAt: t0,
-    endedAt: now(),
-    logPath: extra.logPath ?? null,
-    params: stage.params,
-    outputTree: extra.tree ?? null,
-    facts: extra.facts ?? {},
-    inputs: provenanceInputs(stage, state),
-    outputs: (extra.manifest?.entries ?? []).map((e) => ({
-      path: e.path,
-      digest: e.digest,
-      size: e.size,
-    })),
-  });
-
-  const execute = async (
-    stage: ConcreteStage,
-    state: Extract<StageState, { status: 'stale' }>,
-  ): Promise<Settled> => {
-    const t0 = now();
-    const startedAt = new Date(t0).toISOString();
-    emit({ type: 'stage-started', time: t0, stageId: stage.id, kind: stage.kind, key: state.key });
-    const logPath = path.join(logDir, `${idFileName(stage.id)}.log`);
-    if (state.problem !== undefined) {
-      counts.failed += 1;
-      pending.push(execution(stage, state, 'failed', t0, {}));
-      flush();
-      emit({
-        type: 'stage-failed',
-        time: now(),
-        stageId: stage.id,
-        kind: stage.kind,
-        durationMs: 0,
-        message: state.problem,
-        exitCode: null,
-        signal: null,
-        logPath: '',
-        logTail: [],
-      });
-      return { ok: false, failedDependency: stage.id };
-    }
-    const outDir = store.makeTempDir(stage.id);
-    const facts: Record<string, string> = {};
-    const launch = async (): Promise<StageOutcome> =>
-      opts.executor.execute(
-        stageJob(stage, {
-          module: planner.kindOf(stage).module,
-          key: state.key,
-          workspace: opts.workspace,
-          view,
-          outDir,
-          scratchDir: store.scratchDir(state.key),
-          logPath,
-        }),
-        {
-          progress: (progress) =>
-            emit({ type: 'stage-progress', time: now(), stageId: stage.id, progress }),
-          log: (stream, line) =>
-            emit({ type: 'stage-log', time: now(), stageId: stage.id, stream, line }),
-          annotate: (f) => Object.assign(facts, f),
-        },
-        opts.signal,
-      );
-    // An executor that cannot even start the stage (fork failed, sbatch refused) fails
-    // that stage, not the run.
-    const outcome = await launch().catch(
-      (err: unknown): StageOutcome => ({
-        ok: false,
-        cause: 'runner',
-        message: `could not start the stage: ${(err as Error).message}`,
-        exitCode: null,
-        signal: null,
-        logTail: [],
-      }),
-    );
-    if (opts.signal.aborted && !outcome.ok) {
-      fs.rmSync(outDir, { recursive: true, force: true });
-      return { ok: false, failedDependency: undefined };
-    }
-    let failure = outcome.ok ? undefined : outcome;
-    let adopted: { treeDigest: string; manifest: TreeManifest } | undefined;
-    if (outcome.ok) {
-      try {
-        adopted = store.adoptTree(outDir);
-      } catch (err) {
-        failure = {
-          ok: false,
-          cause: 'runner',
-          message: (err as Error).message,
-          exitCode: null,
-          signal: null,
-          logTail: [],
-        };
-      }
-    }
-    fs.rmSync(outDir, { recursive: true, force: true });
-    if (failure || !adopted) {
-      const f = failure ?? { message: 'no output', exitCode: null, signal: null, logTail: [] };
-      counts.failed += 1;
-      pending.push(execution(stage, state, 'failed', t0, { logPath, facts }));
-      flush();
-      emit({
-        type: 'stage-failed',
-        time: now(),
-        stageId: stage.id,
-        kind: stage.kind,
-        durationMs: now() - t0,
-        message: f.message,
-        exitCode: f.exitCode,
-        signal: f.signal,
-        logPath: path.relative(opts.workspace, logPath),
-        logTail: f.logTail,
-      });
-      return { ok: false, failedDependency: stage.id };
-    }
-    const finished = now();
-    const record: StageRecord = {
-      stageId: stage.id,
-      kind: stage.kind,
-      key: state.key,
-      keyRecord: state.record,
-      outputTree: adopted.treeDigest,
-      origin: 'ran',
-      startedAt,
-      finishedAt: new Date(finished).toISOString(),
-      durationMs: finished - t0,
-    };
-    store.writeRecord(record);
-    store.writeHead(stage.id, state.key);
-    fs.rmSync(store.scratchDir(state.key), { recursive: true, force: true });
-    view.show(stage.id, adopted.treeDigest, adopted.manifest);
-    counts.ran += 1;
-    pending.push(
-      execution(stage, state, 'ran', t0, {
-        logPath,
-        facts,
-        tree: adopted.treeDigest,
-        manifest: adopted.manifest,
-      }),
-    );
-    flush();
-    emit({
-      type: 'stage-finished',
-      time: now(),
-      stageId: stage.id,
-      kind: stage.kind,
-      key: state.key,
-      durationMs: finished - t0,
-      earlyCutoff: state.previous?.outputTree === adopted.treeDigest,
-    });
-    return { ok: true, key: state.key, tree: adopted.treeDigest };
+  const ctx: RunContext = {
+    opts,
+    store,
+    view,
+    planner,
+    counts,
+    keys,
+    logDir: path.join(store.logsDir, opts.runId),
+    now,
+    emit,
+    remember: (execution) => pending.push(execution),
+    flush,
   };
 
   const settle = async (stage: ConcreteStage): Promise<Settled> => {
@@ -356,52 +180,17 @@ export async function runPipeline(
           : planner.decide(stage, (id) => trees.get(id) ?? '');
     } catch (err) {
       counts.failed += 1;
-      emit({
-        type: 'stage-failed',
-        time: now(),
-        stageId: stage.id,
-        kind: stage.kind,
-        durationMs: 0,
-        message: (err as Error).message,
-        exitCode: null,
-        signal: null,
-        logPath: '',
-        logTail: [],
-      });
+      emitFailed(ctx, stage, 0, runnerFailure((err as Error).message));
       return { ok: false, failedDependency: stage.id };
     }
     if (state.status === 'blocked')
       throw new Error(`stage ${stage.id} blocked after its upstream settled`);
     keys.set(stage.id, state.key);
-    if (state.status === 'fresh') {
-      if (state.assumedFrom) {
-        store.writeRecord({
-          ...state.assumedFrom,
-          key: state.key,
-          keyRecord: state.record,
-          origin: 'assumed-fresh',
-        });
-      }
-      if (store.readHead(stage.id) !== state.key) store.writeHead(stage.id, state.key);
-      view.show(stage.id, state.outputTree, state.manifest);
-      counts.cached += 1;
-      pending.push(
-        execution(stage, state, state.assumedFrom ? 'assumed-fresh' : 'cached', t0, {
-          tree: state.outputTree,
-          manifest: state.manifest,
-        }),
-      );
-      emit({
-        type: 'stage-cached',
-        time: now(),
-        stageId: stage.id,
-        kind: stage.kind,
-        key: state.key,
-      });
-      return { ok: true, key: state.key, tree: state.outputTree };
-    }
+    if (state.status === 'fresh') return recordCached(ctx, stage, state, t0);
     const kind = planner.kindOf(stage);
-    const result = await scheduler.run(kind.resources, opts.signal, () => execute(stage, state));
+    const result = await scheduler.run(kind.resources, opts.signal, () =>
+      executeStage(ctx, stage, state),
+    );
     return result ?? { ok: false, failedDependency: undefined };
   };
 

@@ -29,7 +29,7 @@ export type RunnerMessage =
   | { type: 'log'; line: string }
   | { type: 'facts'; facts: Record<string, string> }
   | { type: 'done' }
-  | { type: 'error'; message: string; stack?: string; exitCode?: number };
+  | { type: 'error'; message: string; stack?: string; exitCode?: number; code?: string };
 
 const send = (message: RunnerMessage): Promise<void> =>
   new Promise((resolve) => {
@@ -88,11 +88,14 @@ function main(): void {
         const e = err instanceof Error ? err : new Error(String(err));
         // A kind that wraps a process (e.g. `command`) reports that process's exit code.
         const exitCode = (e as { exitCode?: unknown }).exitCode;
+        // The errno code lets the executor tell a full disk from the stage's own fault.
+        const code = (e as NodeJS.ErrnoException).code;
         await send({
           type: 'error',
           message: e.message,
           stack: e.stack,
           ...(typeof exitCode === 'number' ? { exitCode } : {}),
+          ...(typeof code === 'string' ? { code } : {}),
         });
         process.exit(1);
       },

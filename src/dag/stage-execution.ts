@@ -1,0 +1,306 @@
+/**
+ * What `run` does to one stage once it has decided its state, in named steps: launch a stale
+ * stage through the executor into a fresh temp dir, adopt its output into the store, then
+ * record either the failure or the success (record, head, view, provenance row, event). A
+ * fresh stage is recorded as cached. run.ts decides which stages get here and when; this
+ * module is the only place that writes a stage's outcome.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ArtifactsView } from './artifacts-view.js';
+import type { EngineEvent, RunCounts } from './events.js';
+import type { FailureCause, StageOutcome } from './executor.js';
+import type { KeyRecord } from './key.js';
+import type { ConcreteStage } from './pipeline-types.js';
+import type { Planner, StageState } from './plan.js';
+import type { ExecutionInput } from './provenance.js';
+import type { RunOptions } from './run.js';
+import { stageJob } from './stage-job.js';
+import { idFileName, type StageRecord, type Store, type TreeManifest } from './store.js';
+
+export type Settled =
+  | { ok: true; key: string; tree: string }
+  | { ok: false; failedDependency: string | undefined };
+
+export type StaleState = Extract<StageState, { status: 'stale' }>;
+type FreshState = Extract<StageState, { status: 'fresh' }>;
+export type StageFailure = Extract<StageOutcome, { ok: false }>;
+
+/** What every step of one run shares. */
+export interface RunContext {
+  opts: RunOptions;
+  store: Store;
+  view: ArtifactsView;
+  planner: Planner;
+  counts: RunCounts;
+  /** Each settled stage's key, for the provenance lineage of its dependents. */
+  keys: Map<string, string>;
+  logDir: string;
+  now(): number;
+  emit(event: EngineEvent): void;
+  /** Queues a provenance row; `flush` writes the queue. */
+  remember(execution: ExecutionInput): void;
+  flush(): void;
+}
+
+interface Adopted {
+  treeDigest: string;
+  manifest: TreeManifest;
+}
+
+/** A failure the runner itself saw (not the stage process): nothing ran or nothing came out. */
+export function runnerFailure(message: string, cause: FailureCause = 'runner'): StageFailure {
+  return { ok: false, cause, message, exitCode: null, signal: null, logTail: [] };
+}
+
+export async function executeStage(
+  ctx: RunContext,
+  stage: ConcreteStage,
+  state: StaleState,
+): Promise<Settled> {
+  const t0 = ctx.now();
+  ctx.emit({
+    type: 'stage-started',
+    time: t0,
+    stageId: stage.id,
+    kind: stage.kind,
+    key: state.key,
+  });
+  if (state.problem !== undefined)
+    return recordFailure(ctx, stage, state, t0, runnerFailure(state.problem), {});
+  const logPath = path.join(ctx.logDir, `${idFileName(stage.id)}.log`);
+  const outDir = ctx.store.makeTempDir(stage.id);
+  const facts: Record<string, string> = {};
+  const outcome = await launch(ctx, stage, state, { outDir, logPath, facts });
+  if (ctx.opts.signal.aborted && !outcome.ok) {
+    fs.rmSync(outDir, { recursive: true, force: true });
+    return { ok: false, failedDependency: undefined };
+  }
+  const adopted = outcome.ok ? adoptOutput(ctx, outDir) : outcome;
+  fs.rmSync(outDir, { recursive: true, force: true });
+  if ('ok' in adopted) return recordFailure(ctx, stage, state, t0, adopted, { logPath, facts });
+  return recordSuccess(ctx, stage, state, t0, adopted, { logPath, facts });
+}
+
+/**
+ * Runs the stage through the executor. An executor that cannot even start it (fork failed,
+ * sbatch refused) fails that stage, not the run.
+ */
+async function launch(
+  ctx: RunContext,
+  stage: ConcreteStage,
+  state: StaleState,
+  where: { outDir: string; logPath: string; facts: Record<string, string> },
+): Promise<StageOutcome> {
+  const { opts, emit, now } = ctx;
+  const job = stageJob(stage, {
+    module: ctx.planner.kindOf(stage).module,
+    key: state.key,
+    workspace: opts.workspace,
+    view: ctx.view,
+    outDir: where.outDir,
+    scratchDir: ctx.store.scratchDir(state.key),
+    logPath: where.logPath,
+  });
+  try {
+    return await opts.executor.execute(
+      job,
+      {
+        progress: (progress) =>
+          emit({ type: 'stage-progress', time: now(), stageId: stage.id, progress }),
+        log: (stream, line) =>
+          emit({ type: 'stage-log', time: now(), stageId: stage.id, stream, line }),
+        annotate: (f) => Object.assign(where.facts, f),
+      },
+      opts.signal,
+    );
+  } catch (err) {
+    return runnerFailure(`could not start the stage: ${(err as Error).message}`);
+  }
+}
+
+/** Moves the stage's output files into the store as objects plus a tree manifest. */
+function adoptOutput(ctx: RunContext, outDir: string): Adopted | StageFailure {
+  try {
+    return ctx.store.adoptTree(outDir);
+  } catch (err) {
+    return runnerFailure((err as Error).message);
+  }
+}
+
+function recordFailure(
+  ctx: RunContext,
+  stage: ConcreteStage,
+  state: StaleState,
+  t0: number,
+  failure: StageFailure,
+  extra: { logPath?: string; facts?: Record<string, string> },
+): Settled {
+  ctx.counts.failed += 1;
+  ctx.remember(execution(ctx, stage, state, 'failed', t0, extra));
+  ctx.flush();
+  emitFailed(ctx, stage, ctx.now() - t0, failure, extra.logPath);
+  return { ok: false, failedDependency: stage.id };
+}
+
+/** Record, then head, then view: a crash between any two leaves the store consistent. */
+function recordSuccess(
+  ctx: RunContext,
+  stage: ConcreteStage,
+  state: StaleState,
+  t0: number,
+  adopted: Adopted,
+  extra: { logPath: string; facts: Record<string, string> },
+): Settled {
+  const { store, now } = ctx;
+  const finished = now();
+  const record: StageRecord = {
+    stageId: stage.id,
+    kind: stage.kind,
+    key: state.key,
+    keyRecord: state.record,
+    outputTree: adopted.treeDigest,
+    origin: 'ran',
+    startedAt: new Date(t0).toISOString(),
+    finishedAt: new Date(finished).toISOString(),
+    durationMs: finished - t0,
+  };
+  store.writeRecord(record);
+  store.writeHead(stage.id, state.key);
+  fs.rmSync(store.scratchDir(state.key), { recursive: true, force: true });
+  ctx.view.show(stage.id, adopted.treeDigest, adopted.manifest);
+  ctx.counts.ran += 1;
+  ctx.remember(
+    execution(ctx, stage, state, 'ran', t0, {
+      ...extra,
+      tree: adopted.treeDigest,
+      manifest: adopted.manifest,
+    }),
+  );
+  ctx.flush();
+  ctx.emit({
+    type: 'stage-finished',
+    time: now(),
+    stageId: stage.id,
+    kind: stage.kind,
+    key: state.key,
+    durationMs: finished - t0,
+    earlyCutoff: state.previous?.outputTree === adopted.treeDigest,
+  });
+  return { ok: true, key: state.key, tree: adopted.treeDigest };
+}
+
+/** A fresh stage: its head and view catch up with the key, nothing runs. */
+export function recordCached(
+  ctx: RunContext,
+  stage: ConcreteStage,
+  state: FreshState,
+  t0: number,
+): Settled {
+  const { store } = ctx;
+  if (state.assumedFrom) {
+    store.writeRecord({
+      ...state.assumedFrom,
+      key: state.key,
+      keyRecord: state.record,
+      origin: 'assumed-fresh',
+    });
+  }
+  if (store.readHead(stage.id) !== state.key) store.writeHead(stage.id, state.key);
+  ctx.view.show(stage.id, state.outputTree, state.manifest);
+  ctx.counts.cached += 1;
+  ctx.remember(
+    execution(ctx, stage, state, state.assumedFrom ? 'assumed-fresh' : 'cached', t0, {
+      tree: state.outputTree,
+      manifest: state.manifest,
+    }),
+  );
+  ctx.emit({
+    type: 'stage-cached',
+    time: ctx.now(),
+    stageId: stage.id,
+    kind: stage.kind,
+    key: state.key,
+  });
+  return { ok: true, key: state.key, tree: state.outputTree };
+}
+
+/** The `stage-failed` event; a stage that never got a log passes no `logPath`. */
+export function emitFailed(
+  ctx: RunContext,
+  stage: ConcreteStage,
+  durationMs: number,
+  failure: StageFailure,
+  logPath?: string,
+): void {
+  ctx.emit({
+    type: 'stage-failed',
+    time: ctx.now(),
+    stageId: stage.id,
+    kind: stage.kind,
+    durationMs,
+    message: failure.message,
+    exitCode: failure.exitCode,
+    signal: failure.signal,
+    logPath: logPath === undefined ? '' : path.relative(ctx.opts.workspace, logPath),
+    logTail: failure.logTail,
+  });
+}
+
+function execution(
+  ctx: RunContext,
+  stage: ConcreteStage,
+  state: FreshState | StaleState,
+  status: ExecutionInput['status'],
+  t0: number,
+  extra: {
+    logPath?: string;
+    tree?: string;
+    manifest?: TreeManifest;
+    facts?: Record<string, string>;
+  },
+): ExecutionInput {
+  return {
+    runId: ctx.opts.runId,
+    stageId: stage.id,
+    kind: stage.kind,
+    key: state.key,
+    status,
+    startedAt: t0,
+    endedAt: ctx.now(),
+    logPath: extra.logPath ?? null,
+    params: stage.params,
+    outputTree: extra.tree ?? null,
+    facts: extra.facts ?? {},
+    inputs: provenanceInputs(ctx, stage, state.record),
+    outputs: (extra.manifest?.entries ?? []).map((e) => ({
+      path: e.path,
+      digest: e.digest,
+      size: e.size,
+    })),
+  };
+}
+
+function provenanceInputs(
+  ctx: RunContext,
+  stage: ConcreteStage,
+  record: KeyRecord,
+): ExecutionInput['inputs'] {
+  const inputs: ExecutionInput['inputs'] = [];
+  for (const input of stage.inputs) {
+    const list = record.inputs[input.name] ?? [];
+    input.refs.forEach((ref, i) => {
+      inputs.push({
+        label: ref.path
+          ? `${input.name}=${ref.stageId}:${ref.path}`
+          : `${input.name}=${ref.stageId}`,
+        digest: list[i] ?? '',
+        sourceStage: ref.stageId,
+        sourceKey: ctx.keys.get(ref.stageId) ?? null,
+      });
+    });
+  }
+  for (const [dep, digest] of Object.entries(record.deps))
+    inputs.push({ label: dep, digest, sourceStage: null, sourceKey: null });
+  return inputs;
+}
