@@ -8,6 +8,7 @@
 import * as os from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { formatDiagnostic, UserError } from '../dag/diagnostics.js';
+import { diskFullMessage, isDiskFull } from '../dag/disk-full.js';
 import { type DagFormat, formatDag } from './dag-command.js';
 import { runLog } from './log-command.js';
 import { doctorCommand, gcCommand, verifyCommand } from './maintenance-command.js';
@@ -222,6 +223,11 @@ function report(err: unknown, verbose: boolean): number {
     return err.exitCode;
   }
   const e = err instanceof Error ? err : new Error(String(err));
+  if (isDiskFull(e)) {
+    const where = (e as NodeJS.ErrnoException).path ?? process.cwd();
+    process.stderr.write(`advrob-dag: ${diskFullMessage(where, 'writing', e.message)}\n`);
+    return EXIT.failed;
+  }
   process.stderr.write(`advrob-dag: ${e.message}\n`);
   if (verbose) process.stderr.write(`${e.stack}\n`);
   else process.stderr.write('(run with --verbose for the stack trace)\n');

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
+import { diskFullMessage, isDiskFull } from '../dag/disk-full.js';
 import { LocalExecutor } from '../dag/executor.js';
 import { acquireLock, formatLockHolder } from '../dag/lock.js';
 import type { Pipeline } from '../dag/pipeline-types.js';
@@ -56,6 +57,16 @@ function chooseBackend(flag: string | undefined, pipeline: Pipeline): string {
   }
 }
 
+/** Opening the database writes (WAL, schema): on a full disk that is the first thing to fail. */
+function openProvenance(file: string): Provenance {
+  try {
+    return new Provenance(file);
+  } catch (err) {
+    if (!isDiskFull(err, file)) throw err;
+    throw new ExitError(diskFullMessage(file, 'opening', (err as Error).message), EXIT.failed);
+  }
+}
+
 const newRunId = (): string =>
   `${new Date()
     .toISOString()
@@ -93,8 +104,9 @@ export async function runCommand(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const provenance = new Provenance(paths.provenance);
+  let provenance: Provenance | undefined;
   try {
+    provenance = openProvenance(paths.provenance);
     const result = await runPipeline({
       workspace: root,
       pipeline,
@@ -123,7 +135,7 @@ export async function runCommand(
         ? EXIT.failed
         : EXIT.interrupted;
   } finally {
-    provenance.close();
+    provenance?.close();
     lock.release();
     await sink.close?.();
     process.removeListener('SIGINT', onSignal);

@@ -6,10 +6,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-const FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
+const FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
 
-export function isDiskFull(err: unknown): boolean {
-  return FULL_CODES.has((err as NodeJS.ErrnoException | undefined)?.code ?? '');
+/** Less room than this left after a failure means the disk, not the stage, is to blame. */
+export const NEARLY_FULL_BYTES = 256 * 1024;
+
+/**
+ * SQLite reports a full disk as SQLITE_FULL when it notices, but as a plain I/O error when
+ * growing its WAL or shared-memory file fails; given `where`, such an error on a filesystem
+ * that is (nearly) full counts as full too.
+ */
+export function isDiskFull(err: unknown, where?: string): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
+  if (FULL_CODES.has(code)) return true;
+  if (where === undefined || !code.startsWith('SQLITE_IOERR')) return false;
+  return (bytesFree(where) ?? Number.POSITIVE_INFINITY) < NEARLY_FULL_BYTES;
 }
 
 /** Bytes available to us on the filesystem holding `file` (or its nearest existing parent). */
@@ -24,8 +35,10 @@ export function bytesFree(file: string): number | undefined {
   }
 }
 
-export function diskFullMessage(file: string, what = 'writing'): string {
+/** `detail`: what the failing step itself said, kept for whoever digs further. */
+export function diskFullMessage(file: string, what = 'writing', detail?: string): string {
   const free = bytesFree(file);
   const room = free === undefined ? '' : ` (${free} bytes free there)`;
-  return `disk full ${what} ${file}${room}: free some space and run again`;
+  const said = detail === undefined ? '' : ` [${detail}]`;
+  return `disk full ${what} ${file}${room}${said}; free some space and run again`;
 }

@@ -160,7 +160,7 @@ function stageError(
     return {
       ok: false,
       cause: 'disk-full',
-      message: `${diskFullMessage(outDir, 'while the stage wrote to')} (${error.message})`,
+      message: diskFullMessage(outDir, 'while the stage wrote to', error.message),
       exitCode,
       signal,
       logTail,

@@ -55,8 +55,8 @@ export function acquireLock(cacheDir: string, argv: string[]): LockResult {
       // Written whole into a private file, then hard-linked into place: link fails if the
       // lock exists, and no reader ever sees a half-written lock.
       const tmp = `${file}.${process.pid}`;
-      fs.writeFileSync(tmp, JSON.stringify(me));
       try {
+        fs.writeFileSync(tmp, JSON.stringify(me));
         fs.linkSync(tmp, file);
       } finally {
         fs.rmSync(tmp, { force: true });

@@ -24,6 +24,7 @@ import {
   recordCached,
   runnerFailure,
   type Settled,
+  writeFailure,
 } from './stage-execution.js';
 import type { StageRegistry } from './stage-kind.js';
 import { StatCache } from './stat-cache.js';
@@ -113,21 +114,27 @@ export async function runPipeline(
       willRun: e.willRun,
       reason: e.reason,
     });
-  opts.provenance.startRun({
-    id: opts.runId,
-    argv: JSON.stringify(opts.argv),
-    profile: pipeline.profile,
-    tool_version: opts.toolVersion,
-    host: os.hostname(),
-    meta: JSON.stringify(opts.meta),
-    started_at: started,
-  });
 
   const counts: RunCounts = { total: stages.length, cached: 0, ran: 0, failed: 0, skipped: 0 };
   const scheduler = new Scheduler(opts.jobs, defaultCapacity(opts.jobs));
   const pending: ExecutionInput[] = [];
+  const stop = new AbortController();
+  const halt = (reason: string): void => {
+    if (stop.signal.aborted) return;
+    emit({ type: 'info', time: now(), message: `stopping the run: ${reason}` });
+    stop.abort();
+  };
+  if (opts.signal.aborted) stop.abort();
+  else opts.signal.addEventListener('abort', () => stop.abort(), { once: true });
+  // Provenance is history, not correctness: rows that cannot be written (a full disk) stay
+  // queued for the next flush, and the run stops rather than going on unrecorded.
   const flush = (): void => {
-    opts.provenance.recordExecutions(pending.splice(0));
+    try {
+      opts.provenance.recordExecutions(pending);
+      pending.length = 0;
+    } catch (err) {
+      halt(writeFailure(err, paths.provenance).message);
+    }
   };
   const settled = new Map<string, Promise<Settled>>();
   const trees = new Map<string, string>();
@@ -140,11 +147,26 @@ export async function runPipeline(
     counts,
     keys,
     logDir: path.join(store.logsDir, opts.runId),
+    signal: stop.signal,
+    halt,
     now,
     emit,
     remember: (execution) => pending.push(execution),
     flush,
   };
+  try {
+    opts.provenance.startRun({
+      id: opts.runId,
+      argv: JSON.stringify(opts.argv),
+      profile: pipeline.profile,
+      tool_version: opts.toolVersion,
+      host: os.hostname(),
+      meta: JSON.stringify(opts.meta),
+      started_at: started,
+    });
+  } catch (err) {
+    halt(writeFailure(err, paths.provenance).message);
+  }
 
   const settle = async (stage: ConcreteStage): Promise<Settled> => {
     const ups = await Promise.all(
@@ -155,9 +177,9 @@ export async function runPipeline(
       }),
     );
     const broken = ups.find((u) => !u.ok);
-    if (broken !== undefined || opts.signal.aborted) {
+    if (broken !== undefined || stop.signal.aborted) {
       const failedDependency = broken && !broken.ok ? broken.failedDependency : undefined;
-      if (failedDependency !== undefined && !opts.signal.aborted) {
+      if (failedDependency !== undefined && !stop.signal.aborted) {
         counts.skipped += 1;
         emit({
           type: 'stage-skipped',
@@ -188,7 +210,7 @@ export async function runPipeline(
     keys.set(stage.id, state.key);
     if (state.status === 'fresh') return recordCached(ctx, stage, state, t0);
     const kind = planner.kindOf(stage);
-    const result = await scheduler.run(kind.resources, opts.signal, () =>
+    const result = await scheduler.run(kind.resources, stop.signal, () =>
       executeStage(ctx, stage, state),
     );
     return result ?? { ok: false, failedDependency: undefined };
@@ -202,15 +224,27 @@ export async function runPipeline(
     settled.set(stage.id, p);
   }
   await Promise.all(settled.values());
-  statCache.save();
+  try {
+    statCache.save();
+  } catch {
+    // only a cache of digests: the next run re-hashes what it lacks
+  }
   flush();
   const status: RunStatus = opts.signal.aborted
     ? 'interrupted'
-    : counts.failed > 0
+    : counts.failed > 0 || stop.signal.aborted
       ? 'failed'
       : 'success';
   const ended = now();
-  opts.provenance.finishRun(opts.runId, status, ended);
+  try {
+    opts.provenance.finishRun(opts.runId, status, ended);
+  } catch (err) {
+    emit({
+      type: 'info',
+      time: now(),
+      message: `provenance not updated: ${writeFailure(err, paths.provenance).message}`,
+    });
+  }
   emit({
     type: 'run-finished',
     time: ended,

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ArtifactsView } from './artifacts-view.js';
+import { bytesFree, diskFullMessage, isDiskFull, NEARLY_FULL_BYTES } from './disk-full.js';
 import type { EngineEvent, RunCounts } from './events.js';
 import type { FailureCause, StageOutcome } from './executor.js';
 import type { KeyRecord } from './key.js';
@@ -36,6 +37,10 @@ export interface RunContext {
   /** Each settled stage's key, for the provenance lineage of its dependents. */
   keys: Map<string, string>;
   logDir: string;
+  /** Aborted on Ctrl-C / SIGTERM, and by `halt`: no new stage starts, running ones stop. */
+  signal: AbortSignal;
+  /** Stops the whole run for a fault no stage can get past (a full disk). */
+  halt(reason: string): void;
   now(): number;
   emit(event: EngineEvent): void;
   /** Queues a provenance row; `flush` writes the queue. */
@@ -51,6 +56,12 @@ interface Adopted {
 /** A failure the runner itself saw (not the stage process): nothing ran or nothing came out. */
 export function runnerFailure(message: string, cause: FailureCause = 'runner'): StageFailure {
   return { ok: false, cause, message, exitCode: null, signal: null, logTail: [] };
+}
+
+/** What an exception from the runner's own file work means for the stage. */
+export function writeFailure(err: unknown, where: string): StageFailure {
+  if (!isDiskFull(err, where)) return runnerFailure((err as Error).message);
+  return runnerFailure(diskFullMessage((err as NodeJS.ErrnoException).path ?? where), 'disk-full');
 }
 
 export async function executeStage(
@@ -69,10 +80,15 @@ export async function executeStage(
   if (state.problem !== undefined)
     return recordFailure(ctx, stage, state, t0, runnerFailure(state.problem), {});
   const logPath = path.join(ctx.logDir, `${idFileName(stage.id)}.log`);
-  const outDir = ctx.store.makeTempDir(stage.id);
+  let outDir: string;
+  try {
+    outDir = ctx.store.makeTempDir(stage.id);
+  } catch (err) {
+    return recordFailure(ctx, stage, state, t0, writeFailure(err, ctx.store.tmpDir), {});
+  }
   const facts: Record<string, string> = {};
   const outcome = await launch(ctx, stage, state, { outDir, logPath, facts });
-  if (ctx.opts.signal.aborted && !outcome.ok) {
+  if (ctx.signal.aborted && !outcome.ok) {
     fs.rmSync(outDir, { recursive: true, force: true });
     return { ok: false, failedDependency: undefined };
   }
@@ -103,7 +119,7 @@ async function launch(
     logPath: where.logPath,
   });
   try {
-    return await opts.executor.execute(
+    const outcome = await opts.executor.execute(
       job,
       {
         progress: (progress) =>
@@ -112,11 +128,30 @@ async function launch(
           emit({ type: 'stage-log', time: now(), stageId: stage.id, stream, line }),
         annotate: (f) => Object.assign(where.facts, f),
       },
-      opts.signal,
+      ctx.signal,
     );
+    return outcome.ok ? outcome : blameTheDisk(outcome, where.outDir);
   } catch (err) {
-    return runnerFailure(`could not start the stage: ${(err as Error).message}`);
+    const failure = writeFailure(err, where.logPath);
+    return failure.cause === 'disk-full'
+      ? failure
+      : runnerFailure(`could not start the stage: ${failure.message}`);
   }
+}
+
+/**
+ * A shell command that hit a full disk only says that it exited non-zero. When its output's
+ * filesystem is (nearly) full afterwards, that is the likelier story, and the one a user can
+ * act on, so the failure is reported as the disk's.
+ */
+function blameTheDisk(failure: StageFailure, outDir: string): StageFailure {
+  const free = bytesFree(outDir);
+  if (failure.cause !== 'exit' || free === undefined || free >= NEARLY_FULL_BYTES) return failure;
+  return {
+    ...failure,
+    cause: 'disk-full',
+    message: diskFullMessage(outDir, 'under', failure.message),
+  };
 }
 
 /** Moves the stage's output files into the store as objects plus a tree manifest. */
@@ -124,14 +159,14 @@ function adoptOutput(ctx: RunContext, outDir: string): Adopted | StageFailure {
   try {
     return ctx.store.adoptTree(outDir);
   } catch (err) {
-    return runnerFailure((err as Error).message);
+    return writeFailure(err, ctx.store.objectsDir);
   }
 }
 
 function recordFailure(
   ctx: RunContext,
   stage: ConcreteStage,
-  state: StaleState,
+  state: FreshState | StaleState,
   t0: number,
   failure: StageFailure,
   extra: { logPath?: string; facts?: Record<string, string> },
@@ -140,10 +175,14 @@ function recordFailure(
   ctx.remember(execution(ctx, stage, state, 'failed', t0, extra));
   ctx.flush();
   emitFailed(ctx, stage, ctx.now() - t0, failure, extra.logPath);
+  if (failure.cause === 'disk-full') ctx.halt(failure.message);
   return { ok: false, failedDependency: stage.id };
 }
 
-/** Record, then head, then view: a crash between any two leaves the store consistent. */
+/**
+ * Record, then head, then view: a crash or a full disk between any two leaves the store
+ * consistent (a record whose objects are all present; a view the next run rebuilds).
+ */
 function recordSuccess(
   ctx: RunContext,
   stage: ConcreteStage,
@@ -165,10 +204,14 @@ function recordSuccess(
     finishedAt: new Date(finished).toISOString(),
     durationMs: finished - t0,
   };
-  store.writeRecord(record);
-  store.writeHead(stage.id, state.key);
-  fs.rmSync(store.scratchDir(state.key), { recursive: true, force: true });
-  ctx.view.show(stage.id, adopted.treeDigest, adopted.manifest);
+  try {
+    store.writeRecord(record);
+    store.writeHead(stage.id, state.key);
+    fs.rmSync(store.scratchDir(state.key), { recursive: true, force: true });
+    ctx.view.show(stage.id, adopted.treeDigest, adopted.manifest);
+  } catch (err) {
+    return recordFailure(ctx, stage, state, t0, writeFailure(err, store.cacheDir), extra);
+  }
   ctx.counts.ran += 1;
   ctx.remember(
     execution(ctx, stage, state, 'ran', t0, {
@@ -198,16 +241,20 @@ export function recordCached(
   t0: number,
 ): Settled {
   const { store } = ctx;
-  if (state.assumedFrom) {
-    store.writeRecord({
-      ...state.assumedFrom,
-      key: state.key,
-      keyRecord: state.record,
-      origin: 'assumed-fresh',
-    });
+  try {
+    if (state.assumedFrom) {
+      store.writeRecord({
+        ...state.assumedFrom,
+        key: state.key,
+        keyRecord: state.record,
+        origin: 'assumed-fresh',
+      });
+    }
+    if (store.readHead(stage.id) !== state.key) store.writeHead(stage.id, state.key);
+    ctx.view.show(stage.id, state.outputTree, state.manifest);
+  } catch (err) {
+    return recordFailure(ctx, stage, state, t0, writeFailure(err, store.cacheDir), {});
   }
-  if (store.readHead(stage.id) !== state.key) store.writeHead(stage.id, state.key);
-  ctx.view.show(stage.id, state.outputTree, state.manifest);
   ctx.counts.cached += 1;
   ctx.remember(
     execution(ctx, stage, state, state.assumedFrom ? 'assumed-fresh' : 'cached', t0, {
