@@ -4,13 +4,14 @@
  * re-hash unchanged deps); never takes the workspace lock.
  */
 import * as fs from 'node:fs';
+import { ArtifactsView } from '../dag/artifacts-view.js';
 import { formatReason } from '../dag/events.js';
 import type { Pipeline } from '../dag/pipeline-types.js';
 import { expandNames, Planner, selectStages } from '../dag/plan.js';
 import { workspacePaths } from '../dag/run.js';
 import { StatCache } from '../dag/stat-cache.js';
 import { Store } from '../dag/store.js';
-import { renderStatus } from '../ui/status.js';
+import { renderArtifactChanges, renderStatus } from '../ui/status.js';
 import { EXIT, stdoutColor, stdoutWidth } from './output.js';
 import { registry } from './workspace.js';
 
@@ -29,6 +30,13 @@ export function printStatus(
   });
   const { entries, states } = planner.plan(selectStages(pipeline, targets));
   if (fs.existsSync(paths.cache)) statCache.save();
+  const view = new ArtifactsView(paths.artifacts, store);
+  const artifacts = entries.flatMap((e) => {
+    const state = states.get(e.id);
+    return state?.status === 'fresh'
+      ? (view.changes(e.id, state.outputTree, state.manifest) ?? [])
+      : [];
+  });
   if (opts.json) {
     const rows = entries.map((e) => {
       const state = states.get(e.id);
@@ -39,14 +47,16 @@ export function printStatus(
         outputTree: state?.status === 'fresh' ? state.outputTree : null,
       };
     });
-    process.stdout.write(`${JSON.stringify({ pipeline: pipeline.name, stages: rows }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ pipeline: pipeline.name, stages: rows, artifacts }, null, 2)}\n`,
+    );
   } else {
     process.stdout.write(
       renderStatus(entries, {
         color: stdoutColor(),
         width: stdoutWidth(),
         detail: opts.detail ?? false,
-      }),
+      }) + renderArtifactChanges(artifacts, stdoutColor()),
     );
   }
   return EXIT.ok;

@@ -1,12 +1,40 @@
 /**
- * `artifacts/<stage-id>/…`: the human-readable view of each stage's current output, made of
- * read-only hard links into the object store (copies across filesystems), rebuilt from a
- * stage record's tree. A view is built beside its final place and renamed in, so readers
- * (and dependent stages) never see half a view. It never writes into cache/objects.
+ * `artifacts/<stage-id>/…`: the human-readable view of each stage's current output, rebuilt
+ * from a stage record's tree. Each file is its own copy of the object (a reflink where the
+ * filesystem has them, so it costs no space there), never a hard link: whatever is done to
+ * a view file (an editor writing in place, root ignoring the read-only bit) cannot reach the
+ * store. A marker per stage keeps each file's size, mtime and inode as written, so a change
+ * to the view is seen by stat alone and undone by the next `run`. A view is built beside its
+ * final place and renamed in, so readers (and dependent stages) never see half a view.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { idFileName, type Store, type TreeManifest, writeFileAtomic } from './store.js';
+import {
+  hashFileSync,
+  idFileName,
+  type Store,
+  type TreeManifest,
+  writeFileAtomic,
+} from './store.js';
+
+export interface ArtifactChange {
+  stageId: string;
+  /** Path inside the stage's view. */
+  path: string;
+  change: 'modified' | 'deleted' | 'added';
+}
+
+/** size, mtimeMs, ino of a view file as the view wrote it. */
+type FileStamp = [number, number, number];
+
+interface ViewMarker {
+  tree: string;
+  files: Record<string, FileStamp>;
+}
+
+const stampOf = (st: fs.Stats): FileStamp => [st.size, st.mtimeMs, st.ino];
+const sameStamp = (a: FileStamp, b: FileStamp): boolean =>
+  a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
 
 export class ArtifactsView {
   private readonly markers: string;
@@ -35,33 +63,93 @@ export class ArtifactsView {
     return path.join(this.root, idFileName(stageId));
   }
 
-  /** Makes `artifacts/<id>` show `treeDigest`; a no-op when it already does. */
-  show(stageId: string, treeDigest: string, manifest?: TreeManifest): void {
-    const marker = path.join(this.markers, idFileName(stageId));
-    const final = this.dir(stageId);
-    try {
-      if (fs.readFileSync(marker, 'utf8') === treeDigest && fs.existsSync(final)) return;
-    } catch {
-      // no marker: build it
+  /**
+   * What was done to the view of `stageId` since it was built for `treeDigest`: files whose
+   * content changed (a stat mismatch confirmed by hashing), deleted or added. Undefined when
+   * the view was never built for that tree (there is nothing a user could have changed).
+   */
+  changes(
+    stageId: string,
+    treeDigest: string,
+    manifest?: TreeManifest,
+  ): ArtifactChange[] | undefined {
+    const marker = this.readMarker(stageId);
+    if (marker?.tree !== treeDigest) return undefined;
+    return this.diff(stageId, marker, () => manifest ?? this.store.readTree(treeDigest)).changes;
+  }
+
+  /**
+   * Makes `artifacts/<id>` show `treeDigest`, restoring any file changed since; returns what
+   * it had to undo. A no-op (one stat per file) when the view is as built.
+   */
+  show(stageId: string, treeDigest: string, manifest?: TreeManifest): ArtifactChange[] {
+    const marker = this.readMarker(stageId);
+    const tree = (): TreeManifest => manifest ?? this.store.readTree(treeDigest);
+    let changes: ArtifactChange[] = [];
+    if (marker?.tree === treeDigest) {
+      const found = this.diff(stageId, marker, tree);
+      if (found.asBuilt) return [];
+      changes = found.changes;
     }
-    const tree = manifest ?? this.store.readTree(treeDigest);
+    this.build(stageId, treeDigest, tree());
+    return changes;
+  }
+
+  private readMarker(stageId: string): ViewMarker | undefined {
+    try {
+      const marker = JSON.parse(
+        fs.readFileSync(path.join(this.markers, idFileName(stageId)), 'utf8'),
+      ) as ViewMarker;
+      return typeof marker.tree === 'string' && typeof marker.files === 'object'
+        ? marker
+        : undefined;
+    } catch {
+      // none yet, or a marker from before views were copies: rebuild
+      return undefined;
+    }
+  }
+
+  /** `asBuilt`: every stat matches the marker, nothing added; `changes`: real differences. */
+  private diff(
+    stageId: string,
+    marker: ViewMarker,
+    tree: () => TreeManifest,
+  ): { asBuilt: boolean; changes: ArtifactChange[] } {
+    const dir = this.dir(stageId);
+    const present = listEntries(dir);
+    const changes: ArtifactChange[] = [];
+    let asBuilt = true;
+    const expected = new Map<string, string>();
+    for (const p of present) {
+      const stamp = marker.files[p];
+      if (stamp === undefined) {
+        changes.push({ stageId, path: p, change: 'added' });
+        continue;
+      }
+      const st = fs.lstatSync(path.join(dir, p));
+      if (st.isFile() && sameStamp(stampOf(st), stamp)) continue;
+      asBuilt = false;
+      if (expected.size === 0) for (const e of tree().entries) expected.set(e.path, e.digest);
+      if (!st.isFile() || hashFileSync(path.join(dir, p)).digest !== expected.get(p))
+        changes.push({ stageId, path: p, change: 'modified' });
+    }
+    const have = new Set(present);
+    for (const p of Object.keys(marker.files))
+      if (!have.has(p)) changes.push({ stageId, path: p, change: 'deleted' });
+    return { asBuilt: asBuilt && changes.length === 0, changes };
+  }
+
+  private build(stageId: string, treeDigest: string, tree: TreeManifest): void {
+    const final = this.dir(stageId);
     fs.mkdirSync(this.root, { recursive: true });
     const staging = fs.mkdtempSync(path.join(this.root, `.building-${idFileName(stageId)}-`));
+    const files: Record<string, FileStamp> = {};
     for (const entry of tree.entries) {
       const target = path.join(staging, entry.path);
       fs.mkdirSync(path.dirname(target), { recursive: true });
-      const object = this.store.objectPath(entry.digest);
-      if (entry.mode === 0o755) {
-        fs.copyFileSync(object, target);
-        fs.chmodSync(target, 0o555);
-        continue;
-      }
-      try {
-        fs.linkSync(object, target);
-      } catch {
-        fs.copyFileSync(object, target);
-        fs.chmodSync(target, 0o444);
-      }
+      fs.copyFileSync(this.store.objectPath(entry.digest), target, fs.constants.COPYFILE_FICLONE);
+      fs.chmodSync(target, entry.mode === 0o755 ? 0o555 : 0o444);
+      files[entry.path] = stampOf(fs.statSync(target));
     }
     const old = `${staging}.old`;
     let moved = false;
@@ -73,6 +161,29 @@ export class ArtifactsView {
     }
     fs.renameSync(staging, final);
     if (moved) fs.rmSync(old, { recursive: true, force: true });
-    writeFileAtomic(marker, treeDigest, { durable: false });
+    const marker: ViewMarker = { tree: treeDigest, files };
+    writeFileAtomic(path.join(this.markers, idFileName(stageId)), JSON.stringify(marker), {
+      durable: false,
+    });
   }
+}
+
+/** Everything under `dir` that is not a directory (files, links a user put there), sorted. */
+function listEntries(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(path.join(dir, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const child = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(child);
+      else out.push(child);
+    }
+  };
+  walk('');
+  return out.sort();
 }

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ArtifactsView } from './artifacts-view.js';
+import type { ArtifactChange, ArtifactsView } from './artifacts-view.js';
 import { bytesFree, diskFullMessage, isDiskFull, NEARLY_FULL_BYTES } from './disk-full.js';
 import type { EngineEvent, RunCounts } from './events.js';
 import type { FailureCause, StageOutcome } from './executor.js';
@@ -251,7 +251,9 @@ export function recordCached(
       });
     }
     if (store.readHead(stage.id) !== state.key) store.writeHead(stage.id, state.key);
-    ctx.view.show(stage.id, state.outputTree, state.manifest);
+    const undone = ctx.view.show(stage.id, state.outputTree, state.manifest);
+    if (undone.length > 0)
+      ctx.emit({ type: 'info', time: ctx.now(), message: restoredMessage(undone) });
   } catch (err) {
     return recordFailure(ctx, stage, state, t0, writeFailure(err, store.cacheDir), {});
   }
@@ -270,6 +272,11 @@ export function recordCached(
     key: state.key,
   });
   return { ok: true, key: state.key, tree: state.outputTree };
+}
+
+function restoredMessage(changes: ArtifactChange[]): string {
+  const what = changes.map((c) => `${c.path} (${c.change})`).join(', ');
+  return `artifacts/${idFileName(changes[0]?.stageId ?? '')}: restored from the store: ${what}`;
 }
 
 /** The `stage-failed` event; a stage that never got a log passes no `logPath`. */

@@ -3,7 +3,9 @@
  * expansion collapses to `train[*] 20: 4 cached, 16 will run`), followed by why the ones that
  * will run will run. Pure: entries in, text out; with `color: false` no escape bytes.
  */
+import type { ArtifactChange } from '../dag/artifacts-view.js';
 import { formatReason, type StatusEntry } from '../dag/events.js';
+import { idFileName } from '../dag/store.js';
 import { type Paint, padEnd, painter, truncate } from './text.js';
 
 export interface StatusRenderOptions {
@@ -162,4 +164,17 @@ function reasonLines(
     }
   }
   return lines;
+}
+
+/**
+ * Files under artifacts/ that differ from what the last run put there (`dvc status`'s
+ * "modified"), with what `run` will do about them. Empty text when there are none.
+ */
+export function renderArtifactChanges(changes: ArtifactChange[], color: boolean): string {
+  if (changes.length === 0) return '';
+  const paint = painter(color);
+  const lines = changes.map(
+    (c) => `  ${paint('yellow', c.change.padEnd(8))}  artifacts/${idFileName(c.stageId)}/${c.path}`,
+  );
+  return `${paint('bold', 'artifacts changed since the last run')} ${paint('dim', '(run restores them from the store)')}\n${lines.join('\n')}\n`;
 }
