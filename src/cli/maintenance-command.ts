@@ -4,6 +4,7 @@
  * so the engine never depends on ML.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { LocalExecutor } from '../dag/executor.js';
 import { collectGarbage } from '../dag/gc.js';
 import { acquireLock, formatLockHolder } from '../dag/lock.js';
@@ -66,6 +67,19 @@ export async function gcCommand(
   return EXIT.ok;
 }
 
+function repairLine(repaired: RepairReport): string {
+  const rerun = repaired.stagesToRerun;
+  const files =
+    repaired.recordsRemoved + repaired.headsRemoved > 0
+      ? `, ${repaired.recordsRemoved} damaged records and ${repaired.headsRemoved} damaged heads`
+      : '';
+  const users =
+    rerun.length === 0
+      ? '; no other stage record used them'
+      : ` and the records of ${rerun.join(', ')}`;
+  return `repaired: removed ${repaired.objectsRemoved} corrupt objects${files}${users}; \`advrob-dag run\` executes what they held again`;
+}
+
 export async function verifyCommand(
   targets: string[],
   flags: PipelineOptions & { recompute?: boolean; repair?: boolean; json?: boolean; jobs: number },
@@ -81,14 +95,18 @@ export async function verifyCommand(
     );
   for (const m of report.missing)
     lines.push(`missing object ${m.digest}; needed by ${m.usedBy.join(', ')}`);
-  let bad = report.corrupt.length + report.missing.length;
+  for (const d of report.damagedRecords)
+    lines.push(`damaged stage record ${path.relative(root, d.file)}: ${d.problem}`);
+  for (const id of report.damagedHeads) lines.push(`damaged head of stage ${id}`);
+  let bad =
+    report.corrupt.length +
+    report.missing.length +
+    report.damagedRecords.length +
+    report.damagedHeads.length;
   let repaired: RepairReport | undefined;
   if (flags.repair && bad > 0) {
     repaired = await withLock(paths.cache, async () => repairStore(store, verifyStore(store)));
-    const rerun = repaired.stagesToRerun;
-    lines.push(
-      `repaired: removed ${repaired.objectsRemoved} corrupt objects${rerun.length === 0 ? '; no stage record used them' : ` and the records of ${rerun.join(', ')}; \`advrob-dag run\` executes them again`}`,
-    );
+    lines.push(repairLine(repaired));
   }
   let recomputed: Awaited<ReturnType<typeof recomputeStages>> = [];
   if (flags.recompute) {

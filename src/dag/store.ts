@@ -185,13 +185,28 @@ export class Store {
     return record && this.hasObject(record.outputTree) ? record : undefined;
   }
 
-  /** The record as written, whether or not its objects are still there. */
+  /** The record as written, whether or not its objects are still there; undefined if damaged. */
   readRecordFile(key: string): StageRecord | undefined {
+    const read = this.inspectRecord(key);
+    return 'record' in read ? read.record : undefined;
+  }
+
+  /** The record, or what is wrong with its file (absent, not JSON, not a record of `key`). */
+  inspectRecord(key: string): { record: StageRecord } | { problem: string } {
+    let text: string;
     try {
-      return JSON.parse(fs.readFileSync(this.recordPath(key), 'utf8')) as StageRecord;
-    } catch {
-      return undefined;
+      text = fs.readFileSync(this.recordPath(key), 'utf8');
+    } catch (err) {
+      return { problem: `cannot be read (${(err as NodeJS.ErrnoException).code})` };
     }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return { problem: 'is not valid JSON' };
+    }
+    const problem = recordShapeProblem(value, key);
+    return problem === undefined ? { record: value as StageRecord } : { problem };
   }
 
   writeRecord(record: StageRecord): void {
@@ -235,6 +250,21 @@ export class Store {
     fs.rmSync(path.join(this.headsDir, idFileName(stageId)), { force: true });
   }
 
+  /** Head files whose content is not a key (damage: heads are written whole). */
+  damagedHeads(): string[] {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(this.headsDir);
+    } catch {
+      return [];
+    }
+    return names
+      .filter((n) => !n.includes('.tmp-'))
+      .map((n) => decodeURIComponent(n))
+      .filter((id) => this.readHead(id) === undefined)
+      .sort();
+  }
+
   /** stage id -> head key, for every stage id ever finished in this workspace. */
   listHeads(): Map<string, string> {
     const heads = new Map<string, string>();
@@ -265,6 +295,20 @@ export class Store {
     fs.mkdirSync(dir, { recursive: true });
     return dir;
   }
+}
+
+/** Why `value` is not a stage record stored under `key`, or undefined when it is one. */
+function recordShapeProblem(value: unknown, key: string): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return 'is not a JSON object';
+  const r = value as Record<string, unknown>;
+  if (r.key !== key) return `names key ${JSON.stringify(r.key)}, not its file name's`;
+  for (const field of ['stageId', 'kind', 'origin'] as const)
+    if (typeof r[field] !== 'string') return `has no ${field}`;
+  if (typeof r.outputTree !== 'string' || !SHA256_HEX.test(r.outputTree))
+    return 'has no valid outputTree digest';
+  if (typeof r.keyRecord !== 'object' || r.keyRecord === null) return 'has no keyRecord';
+  return undefined;
 }
 
 /** The bytes of a manifest: what its digest is taken over. */

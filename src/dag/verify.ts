@@ -1,6 +1,7 @@
 /**
- * `verify`: re-hashes every object in the store and checks that every stage record's tree
- * and files are present. It only reads; `repairStore` is the separate step that removes what
+ * `verify`: re-hashes every object in the store, checks that every stage record parses as
+ * the record of its key and that its tree and files are present, and that every head holds a
+ * key. It only reads; `repairStore` is the separate step that removes what
  * it found, so the next `run` re-executes exactly the stages whose outputs were damaged.
  */
 import * as fs from 'node:fs';
@@ -14,10 +15,17 @@ export interface VerifyReport {
   /** Objects a record needs that are absent. */
   missing: { digest: string; usedBy: string[] }[];
   recordsChecked: number;
+  /** Record files that do not parse as the record of their key (`cache/stages/<key>.json`). */
+  damagedRecords: { key: string; file: string; problem: string }[];
+  /** Stage ids whose head file does not hold a key. */
+  damagedHeads: string[];
 }
 
 export interface RepairReport {
   objectsRemoved: number;
+  /** Damaged record and head files removed: their stages run again (keys unknown to us). */
+  recordsRemoved: number;
+  headsRemoved: number;
   /** Stage ids whose records were dropped: the next `run` executes them again. */
   stagesToRerun: string[];
 }
@@ -34,6 +42,8 @@ export function repairStore(store: Store, report: VerifyReport): RepairReport {
     ...report.missing.map((m) => m.digest),
   ]);
   for (const c of report.corrupt) fs.rmSync(store.objectPath(c.digest), { force: true });
+  for (const d of report.damagedRecords) store.deleteRecord(d.key);
+  for (const id of report.damagedHeads) store.deleteHead(id);
   const dropped = new Set<string>();
   const heads = store.listHeads();
   for (const key of store.listRecordKeys()) {
@@ -51,7 +61,12 @@ export function repairStore(store: Store, report: VerifyReport): RepairReport {
     if (heads.get(record.stageId) === key) store.deleteHead(record.stageId);
     dropped.add(record.stageId);
   }
-  return { objectsRemoved: report.corrupt.length, stagesToRerun: [...dropped].sort() };
+  return {
+    objectsRemoved: report.corrupt.length,
+    recordsRemoved: report.damagedRecords.length,
+    headsRemoved: report.damagedHeads.length,
+    stagesToRerun: [...dropped].sort(),
+  };
 }
 
 export function verifyStore(store: Store): VerifyReport {
@@ -62,10 +77,15 @@ export function verifyStore(store: Store): VerifyReport {
     usedBy.set(digest, list);
   };
   const missing: VerifyReport['missing'] = [];
+  const damagedRecords: VerifyReport['damagedRecords'] = [];
   const keys = store.listRecordKeys();
   for (const key of keys) {
-    const record = store.readRecordFile(key);
-    if (!record) continue;
+    const read = store.inspectRecord(key);
+    if ('problem' in read) {
+      damagedRecords.push({ key, file: store.recordPath(key), problem: read.problem });
+      continue;
+    }
+    const record = read.record;
     use(record.outputTree, record.stageId);
     let entries: { digest: string }[] = [];
     try {
@@ -85,5 +105,12 @@ export function verifyStore(store: Store): VerifyReport {
   }
   for (const [digest, users] of usedBy)
     if (!present.has(digest)) missing.push({ digest, usedBy: users });
-  return { objectsChecked: objects.length, corrupt, missing, recordsChecked: keys.length };
+  return {
+    objectsChecked: objects.length,
+    corrupt,
+    missing,
+    recordsChecked: keys.length,
+    damagedRecords,
+    damagedHeads: store.damagedHeads(),
+  };
 }
