@@ -41,6 +41,8 @@ export interface MetricsFile {
   epochs: number[];
   /** Mean untargeted CLEVER score over the examples. */
   clever: number[];
+  /** Per epoch, the untargeted CLEVER score of each example (the means' terms). */
+  cleverPerImage: number[][];
   lossSensitivity: number[];
   empiricalRobustness: number[];
 }
@@ -116,13 +118,14 @@ export const metrics = defineStage<MetricsParams>({
     const x = tf.tensor4d(test.images.subarray(0, n * h * w * c), [n, h, w, c]);
     const labels = test.labels.subarray(0, n);
     const clever: number[] = [];
+    const cleverPerImage: number[][] = [];
     const sensitivity: number[] = [];
     const robustness: number[] = [];
     const history = await forEachSnapshot(
       inputPath(ctx, 'model'),
       ctx.signal,
       async (classifier, e, total) => {
-        const scores = await cleverUntargeted(classifier, x, {
+        const images = await cleverUntargeted(classifier, x, {
           nbBatches: p.clever.nb_batches,
           batchSize: p.clever.batch_size,
           radius: p.clever.radius,
@@ -141,6 +144,8 @@ export const metrics = defineStage<MetricsParams>({
               message: 'CLEVER',
             }),
         });
+        const scores = images.map((im) => im.score);
+        cleverPerImage.push(scores);
         clever.push(scores.reduce((a, b) => a + b, 0) / Math.max(1, scores.length));
         sensitivity.push(
           await lossSensitivity(classifier, x, labels, {
@@ -175,6 +180,7 @@ export const metrics = defineStage<MetricsParams>({
       examples: n,
       epochs: history.epochs,
       clever,
+      cleverPerImage,
       lossSensitivity: sensitivity,
       empiricalRobustness: robustness,
     };

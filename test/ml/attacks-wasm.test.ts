@@ -36,7 +36,7 @@ async function runAll(): Promise<{ adv: number[][]; metrics: number[] }> {
   const er = await empiricalRobustness(net, x, { eps: 1, epsStep: 0.1 });
   tf.dispose([...outs, x]);
   net.dispose();
-  return { adv, metrics: [...clever, ls, er.value] };
+  return { adv, metrics: [...clever.map((c) => c.score), ls, er.value] };
 }
 
 describe('wasm backend', () => {

@@ -1,9 +1,15 @@
 import '@tensorflow/tfjs-backend-cpu';
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outputOf } from '../../src/ml/classifier.js';
 import { accuracy, attackOutcome, flipMask } from '../../src/ml/metrics/asr.js';
-import { cleverUntargeted, marginGradients } from '../../src/ml/metrics/clever.js';
+import {
+  cleverRng,
+  cleverTargeted,
+  cleverUntargeted,
+  marginGradients,
+} from '../../src/ml/metrics/clever.js';
 import {
   meanStd,
   perturbationDistances,
@@ -12,7 +18,12 @@ import {
 import { empiricalRobustness } from '../../src/ml/metrics/empirical-robustness.js';
 import { lossSensitivity } from '../../src/ml/metrics/loss-sensitivity.js';
 import { nelderMead } from '../../src/ml/metrics/nelder-mead.js';
-import { fitWeibullMin, gamma, weibullMinPenalizedNnlf } from '../../src/ml/metrics/weibull.js';
+import {
+  fitWeibullMin,
+  gamma,
+  sumFloat32,
+  weibullMinPenalizedNnlf,
+} from '../../src/ml/metrics/weibull.js';
 import { Rng } from '../../src/ml/rng.js';
 import {
   linearFrom,
@@ -202,7 +213,7 @@ describe('CLEVER', () => {
         });
         for (let i = 0; i < 3; i++) {
           const want = closedForm(xs[i] as Float32Array, norm, radius);
-          expect(Math.abs((scores[i] as number) - want) / want).toBeLessThan(1e-3);
+          expect(Math.abs((scores[i]?.score as number) - want) / want).toBeLessThan(1e-3);
         }
       }
       x.dispose();
@@ -259,17 +270,107 @@ describe('CLEVER', () => {
     const a = await cleverUntargeted(net, x, opts);
     const b = await cleverUntargeted(net, x, opts);
     expect(tf.memory().numTensors).toBe(before);
-    for (const v of a) {
-      expect(v).toBeGreaterThan(0);
-      expect(v).toBeLessThanOrEqual(2);
+    for (const { score } of a) {
+      expect(score).toBeGreaterThan(0);
+      expect(score).toBeLessThanOrEqual(2);
     }
-    expect(Array.from(b)).toEqual(Array.from(a));
+    expect(b).toEqual(a);
     // The pool is drawn chunk by chunk; the chunk size must not change the scores.
     const c = await cleverUntargeted(net, x, { ...opts, gradientBatchSize: 3 });
-    expect(Array.from(c)).toEqual(Array.from(a));
+    expect(c).toEqual(a);
     tf.dispose([x]);
     net.dispose();
   });
+});
+
+describe('CLEVER, batched and saturated', () => {
+  it('scores all targets of an image in shared passes exactly as one target at a time', async () => {
+    const net = tinyConvNet(SHAPE, 3, 88);
+    const x = randomImages(3, SHAPE, 89);
+    const opts = { nbBatches: 6, batchSize: 4, radius: 0.5, norm: 'inf' as const, seed: 5 };
+    // Chunks of 7 points straddle the pools of the two targets of an image.
+    const batched = await cleverUntargeted(net, x, { ...opts, gradientBatchSize: 7 });
+    for (const [i, img] of batched.entries()) {
+      const x1 = tf.slice(x, [i, 0, 0, 0], [1, -1, -1, -1]);
+      for (const t of img.targets) {
+        const one = cleverTargeted(net, x1, t.target, opts, cleverRng(5, i, t.target));
+        expect(one).toEqual(t);
+      }
+      expect(img.score).toBe(Math.min(...img.targets.map((t) => t.score)));
+      x1.dispose();
+    }
+    x.dispose();
+    net.dispose();
+  });
+
+  it('is the radius where the softmax is saturated in the whole ball (zero gradients)', async () => {
+    // Bias gaps of 300 against |w.x| <= 48: every other probability underflows to 0 in
+    // float32, the margin is exactly 1 with zero gradient everywhere, so the Lipschitz
+    // estimate is ~0 and every target's score is capped, as ART caps it.
+    const rng = Rng.fromSeed(90);
+    const w = Float64Array.from({ length: D * 3 }, () => 2 * rng.next() - 1);
+    const net = linearFrom(SHAPE, 3, w, Float64Array.from([300, 0, -10]));
+    const x = randomImages(2, SHAPE, 91);
+    for (const norm of ['inf', 2] as const) {
+      const images = await cleverUntargeted(net, x, {
+        nbBatches: 8,
+        batchSize: 5,
+        radius: 0.3,
+        norm,
+        seed: 3,
+      });
+      for (const img of images) {
+        expect(img.predicted).toBe(0);
+        for (const t of img.targets) {
+          expect(t.value).toBe(1);
+          expect(Math.max(...t.negatedMaxima.map(Math.abs))).toBe(0);
+          expect(t.loc).toBeLessThan(0);
+          expect(t.score).toBe(0.3);
+        }
+        expect(img.score).toBe(0.3);
+      }
+    }
+    x.dispose();
+    net.dispose();
+  });
+});
+
+describe("the Weibull fit against scipy's, as ART calls it", () => {
+  // Recorded with Debian's scipy 1.10.1 / numpy 1.24.2 on the Weibull data (negated maxima of
+  // gradient norms) of real default-pipeline snapshots, degenerate sets included; see the
+  // file's `generated_by`.
+  const fixture = JSON.parse(
+    readFileSync(new URL('./fixtures/weibull-scipy.json', import.meta.url), 'utf8'),
+  ) as {
+    sets: Array<{
+      source: string;
+      kind: string;
+      data: number[];
+      c_init: number;
+      scipy: { loc: number };
+    }>;
+  };
+
+  it('sums float32 values as numpy 1.24 does (pairwise, 8 accumulators, halves above 128)', () => {
+    // What numpy printed (shortest float32 repr) for np.sum(np.array([...], dtype=np.float32)).
+    // Summed one after the other in float32 they give 4 and 90016610.
+    const a = Float32Array.from([
+      1e8, 1, 1, 1, 1, 1, 1, 1, -1e8, 3, 0.1, 0.2, 0.3, 5e7, 1, 1, 1, -5e7,
+    ]);
+    expect(sumFloat32(a)).toBe(12);
+    expect(sumFloat32(a.subarray(0, 10))).toBe(3);
+    const b = Float32Array.from({ length: 300 }, (_, i) =>
+      Math.fround(Math.fround(i * Math.fround(0.37)) + 3e5),
+    );
+    expect(sumFloat32(b)).toBe(Math.fround(90016590));
+  });
+
+  for (const [i, set] of fixture.sets.entries()) {
+    it(`set ${i} (${set.kind}; ${set.source}): loc within 0.5% of scipy's`, () => {
+      const fit = fitWeibullMin(Float64Array.from(set.data), set.c_init);
+      expect(Math.abs(fit.loc - set.scipy.loc)).toBeLessThanOrEqual(5e-3 * Math.abs(set.scipy.loc));
+    });
+  }
 });
 
 describe('loss sensitivity', () => {

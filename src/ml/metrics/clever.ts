@@ -5,8 +5,14 @@
  * nbBatches maxima of batchSize of those norms (with replacement), fit a reverse Weibull
  * (weibull_min on the negated maxima), and score min((out[p] - out[t])(x) / -loc, radius).
  * Untargeted = minimum over all t != p. "out" is the model output in `output` mode
- * (probabilities by default, as the paper's softmax model). Seeded per example, so a score
- * does not depend on the other examples or on batching. Never keeps tensors.
+ * (probabilities by default, as the paper's softmax model).
+ *
+ * Every (image, target) pair draws its own pool, as ART's clever_t does, from its own
+ * generator (pool first, then the maxima), so a score depends neither on the other pairs nor
+ * on batching. The untargeted path differentiates all pools of an image at once: the gradient
+ * of sum_rows <out(row), e_p - e_t(row)> gives each row its own class-difference gradient (one
+ * row of the Jacobian's difference), in one forward and one backward pass per chunk.
+ * Never keeps tensors.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -48,7 +54,7 @@ export const CLEVER_DEFAULTS = {
   cInit: 1,
   poolFactor: 10,
   output: 'probabilities',
-  gradientBatchSize: 256,
+  gradientBatchSize: 1024,
 } as const satisfies Partial<CleverParams>;
 
 export type CleverOptions = Pick<CleverParams, 'nbBatches' | 'batchSize' | 'radius' | 'norm'> &
@@ -57,6 +63,26 @@ export type CleverOptions = Pick<CleverParams, 'nbBatches' | 'batchSize' | 'radi
     /** Checked before every chunk of pool gradients. */
     signal?: AbortSignal;
   };
+
+/** One target's estimate, as ART's clever_t computes it. */
+export interface CleverTarget {
+  target: number;
+  /** out[p] - out[t] at the image. */
+  value: number;
+  /** The negated maxima the Weibull distribution was fitted to. */
+  negatedMaxima: Float64Array;
+  /** Fitted location: minus the estimated local Lipschitz constant. */
+  loc: number;
+  /** min(value / -loc, radius). */
+  score: number;
+}
+
+/** One image's untargeted estimate: the minimum over its targets. */
+export interface CleverImage {
+  predicted: number;
+  score: number;
+  targets: CleverTarget[];
+}
 
 function resolve(options: CleverOptions): CleverParams {
   const p: CleverParams = { ...CLEVER_DEFAULTS, ...definedOnly(options) } as CleverParams;
@@ -69,6 +95,11 @@ function resolve(options: CleverOptions): CleverParams {
   return p;
 }
 
+/** The generator of image `image`'s target `target` under master seed `seed`. */
+export function cleverRng(seed: number, image: number, target: number): Rng {
+  return Rng.fromSeed(deriveSeed(seed, 'clever', image, target));
+}
+
 /** Model output for one image [1, h, w, c] as float64 values. */
 function outputs(classifier: Classifier, x1: tf.Tensor4D, mode: OutputMode): Float64Array {
   const out = outputOf(classifier, x1, mode);
@@ -77,7 +108,7 @@ function outputs(classifier: Classifier, x1: tf.Tensor4D, mode: OutputMode): Flo
   return values;
 }
 
-/** Per point, grad_x (out_pred(x) - out_target(x)) in `output` mode. */
+/** Per point, grad_x (out_pred(x) - out_target(x)) in `output` mode: one target for all. */
 export function marginGradients(
   classifier: Classifier,
   points: tf.Tensor4D,
@@ -88,8 +119,6 @@ export function marginGradients(
   return tf.tidy(() => {
     const margin = (xi: tf.Tensor): tf.Scalar => {
       const out = outputOf(classifier, xi as tf.Tensor4D, output);
-      // A product with e_pred - e_target rather than a gather: gather's gradient needs the
-      // UnsortedSegmentSum kernel, which the wasm backend lacks.
       const k = out.shape[1];
       const v = new Float32Array(k);
       v[pred] = 1;
@@ -101,7 +130,80 @@ export function marginGradients(
 }
 
 /**
- * ART's clever_t for one image x1 [1, h, w, c] and a target class other than the predicted one.
+ * `count` pool points around x from `rng`: x + noise added in float64, rounded to float32 and
+ * clipped to [0, 1], as ART clips its float32 pool. Drawing a pool in pieces gives the same
+ * points as drawing it at once.
+ */
+function drawPoints(rng: Rng, count: number, xFlat: Float32Array, p: CleverParams): Float32Array {
+  const dim = xFlat.length;
+  const points = uniformInBall(rng, count, dim, p.radius, p.norm);
+  for (let i = 0; i < count; i++) {
+    for (let j = 0; j < dim; j++) {
+      const v = Math.fround((xFlat[j] as number) + (points[i * dim + j] as number));
+      points[i * dim + j] = Math.min(1, Math.max(0, v));
+    }
+  }
+  return points;
+}
+
+/** Dual norm of each row of a batch of gradients [m, h, w, c], as float64 values. */
+function gradientNorms(g: tf.Tensor4D, q: Norm): Float64Array {
+  const norms = tf.tidy(() => rowNorm(tf.reshape(g, [g.shape[0], -1]) as tf.Tensor2D, q));
+  const values = Float64Array.from(norms.dataSync());
+  norms.dispose();
+  for (const v of values)
+    if (Number.isNaN(v)) throw new Error('the classifier gives NaN gradients');
+  return values;
+}
+
+/** A pair's state: its generator and its pool's gradient norms, filled chunk by chunk. */
+interface Pair {
+  target: number;
+  rng: Rng;
+  norms: Float64Array;
+}
+
+/** ART's last steps of clever_t: nbBatches maxima drawn from the pool, the fit, the score. */
+function scorePair(pair: Pair, value: number, p: CleverParams): CleverTarget {
+  const poolSize = pair.norms.length;
+  const negatedMaxima = new Float64Array(p.nbBatches);
+  for (let b = 0; b < p.nbBatches; b++) {
+    let m = Number.NEGATIVE_INFINITY;
+    for (let k = 0; k < p.batchSize; k++) {
+      m = Math.max(m, pair.norms[pair.rng.int(poolSize)] as number);
+    }
+    negatedMaxima[b] = -m;
+  }
+  const { loc } = fitWeibullMin(negatedMaxima, p.cInit);
+  const score = Math.min(-value / loc, p.radius);
+  return { target: pair.target, value, negatedMaxima, loc, score };
+}
+
+interface ImageInput {
+  x1: tf.Tensor4D;
+  xFlat: Float32Array;
+  shape: [number, number, number];
+  values: Float64Array;
+  pred: number;
+}
+
+function imageInput(classifier: Classifier, x1: tf.Tensor4D, p: CleverParams): ImageInput {
+  if (x1.shape[0] !== 1) throw new Error(`clever needs one image; got ${x1.shape[0]}`);
+  const [, h, w, c] = x1.shape;
+  const values = outputs(classifier, x1, p.output);
+  return {
+    x1,
+    xFlat: x1.dataSync() as Float32Array,
+    shape: [h, w, c],
+    values,
+    pred: argmax(values),
+  };
+}
+
+/**
+ * ART's clever_t for one image x1 [1, h, w, c] and a target class other than the predicted
+ * one, drawing its pool and then its maxima from `rng`. One target at a time: the reference
+ * the batched untargeted path must agree with.
  */
 export function cleverTargeted(
   classifier: Classifier,
@@ -109,103 +211,111 @@ export function cleverTargeted(
   target: number,
   options: CleverOptions,
   rng: Rng,
-): number {
+): CleverTarget {
   const p = resolve(options);
-  if (x1.shape[0] !== 1) throw new Error(`clever needs one image; got ${x1.shape[0]}`);
-  const values = outputs(classifier, x1, p.output);
-  const pred = argmax(values);
-  if (target === pred) throw new Error('the target class is the predicted class');
-  if (!(target >= 0 && target < values.length)) throw new Error(`no class ${target}`);
-
-  const [, h, w, c] = x1.shape;
-  const dim = h * w * c;
-  const poolSize = p.poolFactor * p.batchSize;
-  const q = dualNorm(p.norm);
-  const gradNorms = new Float64Array(poolSize);
-  const xFlat = x1.dataSync();
-  for (const [s, e] of batchRanges(poolSize, p.gradientBatchSize)) {
+  const img = imageInput(classifier, x1, p);
+  if (target === img.pred) throw new Error('the target class is the predicted class');
+  if (!(Number.isInteger(target) && target >= 0 && target < img.values.length)) {
+    throw new Error(`no class ${target}`);
+  }
+  const pair: Pair = { target, rng, norms: new Float64Array(p.poolFactor * p.batchSize) };
+  for (const [s, e] of batchRanges(pair.norms.length, p.gradientBatchSize)) {
     options.signal?.throwIfAborted();
-    // Drawn chunk by chunk (the same stream as drawing the whole pool at once), so that memory
-    // stays at gradientBatchSize images however large the pool.
-    const chunk = uniformInBall(rng, e - s, dim, p.radius, p.norm);
-    const norms = tf.tidy(() => {
-      const points = tf.clipByValue(
-        tf.add(tf.tensor2d(chunk, [e - s, dim]), tf.tensor2d(xFlat, [1, dim])),
-        0,
-        1,
-      );
-      const g = marginGradients(
+    const points = drawPoints(rng, e - s, img.xFlat, p);
+    const g = tf.tidy(() =>
+      marginGradients(
         classifier,
-        tf.reshape(points, [e - s, h, w, c]) as tf.Tensor4D,
-        pred,
+        tf.tensor4d(points, [e - s, ...img.shape]),
+        img.pred,
         target,
         p.output,
-      );
-      return rowNorm(tf.reshape(g, [e - s, dim]) as tf.Tensor2D, q);
-    });
-    gradNorms.set(norms.dataSync(), s);
-    norms.dispose();
+      ),
+    );
+    pair.norms.set(gradientNorms(g, dualNorm(p.norm)), s);
+    g.dispose();
   }
-  for (let i = 0; i < poolSize; i++) {
-    if (Number.isNaN(gradNorms[i] as number)) throw new Error('the classifier gives NaN gradients');
-  }
-
-  const negatedMaxima = new Float64Array(p.nbBatches);
-  for (let b = 0; b < p.nbBatches; b++) {
-    let m = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < p.batchSize; k++) m = Math.max(m, gradNorms[rng.int(poolSize)] as number);
-    negatedMaxima[b] = -m;
-  }
-  const { loc } = fitWeibullMin(negatedMaxima, p.cInit);
-  const value = (values[pred] as number) - (values[target] as number);
-  return Math.min(-value / loc, p.radius);
-}
-
-/** ART's clever_u for one image: the minimum of clever_t over every class but the predicted one. */
-export function cleverUntargetedOne(
-  classifier: Classifier,
-  x1: tf.Tensor4D,
-  options: CleverOptions,
-  rng: Rng,
-): number {
-  const values = outputs(classifier, x1, options.output ?? CLEVER_DEFAULTS.output);
-  const pred = argmax(values);
-  let score = Number.POSITIVE_INFINITY;
-  for (let t = 0; t < values.length; t++) {
-    if (t !== pred) score = Math.min(score, cleverTargeted(classifier, x1, t, options, rng));
-  }
-  return score;
+  return scorePair(pair, (img.values[img.pred] as number) - (img.values[target] as number), p);
 }
 
 /**
- * Untargeted CLEVER score of every image of x. Example i uses the generator seeded by
- * deriveSeed(seed, 'clever', i); progress is reported per example.
+ * All targets of one image: the pools of every pair, laid end to end, are differentiated in
+ * chunks of at most gradientBatchSize points that may span pairs. The weight of row r is
+ * e_p - e_t(r), so grad sum_r <out(row r), weight r> is, row by row, each pair's own
+ * class-difference gradient: one forward and one backward pass per chunk.
+ */
+function cleverImage(
+  classifier: Classifier,
+  img: ImageInput,
+  rngOf: (target: number) => Rng,
+  p: CleverParams,
+  signal?: AbortSignal,
+): CleverImage {
+  const k = img.values.length;
+  const poolSize = p.poolFactor * p.batchSize;
+  const pairs: Pair[] = [];
+  for (let t = 0; t < k; t++) {
+    if (t !== img.pred) pairs.push({ target: t, rng: rngOf(t), norms: new Float64Array(poolSize) });
+  }
+  const dim = img.xFlat.length;
+  for (const [s, e] of batchRanges(pairs.length * poolSize, p.gradientBatchSize)) {
+    signal?.throwIfAborted();
+    const points = new Float32Array((e - s) * dim);
+    const weights = new Float32Array((e - s) * k);
+    for (let j = Math.floor(s / poolSize); j * poolSize < e; j++) {
+      const pair = pairs[j] as Pair;
+      const from = Math.max(s, j * poolSize);
+      const count = Math.min(e, (j + 1) * poolSize) - from;
+      points.set(drawPoints(pair.rng, count, img.xFlat, p), (from - s) * dim);
+      for (let r = from - s; r < from - s + count; r++) {
+        weights[r * k + img.pred] = 1;
+        weights[r * k + pair.target] = -1;
+      }
+    }
+    const g = tf.tidy(() => {
+      const w = tf.tensor2d(weights, [e - s, k]);
+      const f = (xi: tf.Tensor): tf.Scalar =>
+        tf.sum(tf.mul(outputOf(classifier, xi as tf.Tensor4D, p.output), w)) as tf.Scalar;
+      return tf.grad(f)(tf.tensor4d(points, [e - s, ...img.shape])) as tf.Tensor4D;
+    });
+    const norms = gradientNorms(g, dualNorm(p.norm));
+    g.dispose();
+    for (let r = s; r < e; r++) {
+      (pairs[Math.floor(r / poolSize)] as Pair).norms[r % poolSize] = norms[r - s] as number;
+    }
+  }
+  const v = img.values;
+  const targets = pairs.map((pair) =>
+    scorePair(pair, (v[img.pred] as number) - (v[pair.target] as number), p),
+  );
+  const score = targets.reduce((a, t) => Math.min(a, t.score), Number.POSITIVE_INFINITY);
+  return { predicted: img.pred, score, targets };
+}
+
+/**
+ * ART's clever_u for every image of x: per image, the minimum of clever_t over every class
+ * but the predicted one; pair (i, t) draws from cleverRng(seed, i, t). Progress is per image.
  */
 export async function cleverUntargeted(
   classifier: Classifier,
   x: tf.Tensor4D,
   options: CleverOptions & Omit<RunOptions, 'batchSize'>,
-): Promise<Float64Array> {
-  resolve(options);
+): Promise<CleverImage[]> {
+  const p = resolve(options);
   const n = x.shape[0];
-  const scores = new Float64Array(n);
+  const images: CleverImage[] = [];
   for (let i = 0; i < n; i++) {
     options.signal?.throwIfAborted();
     const x1 = sliceBatch(x, i, i + 1);
     try {
-      scores[i] = cleverUntargetedOne(
-        classifier,
-        x1,
-        options,
-        Rng.fromSeed(deriveSeed(options.seed ?? 0, 'clever', i)),
-      );
+      const rngOf = (t: number): Rng => cleverRng(options.seed ?? 0, i, t);
+      images.push(cleverImage(classifier, imageInput(classifier, x1, p), rngOf, p, options.signal));
     } finally {
       x1.dispose();
     }
     options.onProgress?.({ done: i + 1, total: n });
     await yieldToEventLoop();
   }
-  return scores;
+  return images;
 }
 
 function argmax(v: ArrayLike<number>): number {

@@ -32,7 +32,10 @@ export function nelderMead(
   const maxiter = options.maxiter ?? 200 * n;
   const maxfun = options.maxfun ?? 200 * n;
   let evaluations = 0;
+  // scipy refuses the call past maxfun by raising, which abandons the rest of the iteration
+  // (a shrink may have moved vertices whose values it never updated).
   const evaluate = (x: number[]): number => {
+    if (evaluations >= maxfun) throw OUT_OF_EVALUATIONS;
     evaluations++;
     return f(x);
   };
@@ -43,7 +46,12 @@ export function nelderMead(
     y[k] = y[k] !== 0 ? 1.05 * (y[k] as number) : 0.00025;
     sim.push(y);
   }
-  let fsim = sim.map(evaluate);
+  let fsim = sim.map(() => Number.POSITIVE_INFINITY);
+  try {
+    for (let i = 0; i <= n; i++) fsim[i] = evaluate(sim[i] as number[]);
+  } catch (e) {
+    if (e !== OUT_OF_EVALUATIONS) throw e;
+  }
   const sortSimplex = (): void => {
     const order = fsim.map((v, i) => [v, i] as const).sort((a, b) => compare(a[0], b[0]));
     sim = order.map(([, i]) => sim[i] as number[]);
@@ -68,12 +76,25 @@ export function nelderMead(
     // NaN spreads (infinite values) compare false, as in numpy, and the search goes on.
     if (spreadX <= xtol && spreadF <= ftol) break;
 
+    try {
+      step(best);
+      iterations++;
+    } catch (e) {
+      if (e !== OUT_OF_EVALUATIONS) throw e;
+    }
+    sortSimplex();
+  }
+  return { x: (sim[0] as number[]).slice(), fun: fsim[0] as number, iterations, evaluations };
+
+  function step(best: number[]): void {
     const worst = sim[n] as number[];
+    // Summed, then divided, as numpy's add.reduce(sim[:-1], 0) / N rounds.
     const xbar = new Array<number>(n).fill(0);
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < n; j++)
-        xbar[j] = (xbar[j] as number) + ((sim[i] as number[])[j] as number) / n;
+        xbar[j] = (xbar[j] as number) + ((sim[i] as number[])[j] as number);
     }
+    for (let j = 0; j < n; j++) xbar[j] = (xbar[j] as number) / n;
     const xr = combine(2, xbar, -1, worst);
     const fxr = evaluate(xr);
     let shrink = false;
@@ -97,20 +118,20 @@ export function nelderMead(
     }
     if (shrink) {
       for (let i = 1; i <= n; i++) {
-        sim[i] = combine(0.5, best, 0.5, sim[i] as number[]);
+        const s = sim[i] as number[];
+        sim[i] = s.map((v, j) => (best[j] as number) + 0.5 * (v - (best[j] as number)));
         fsim[i] = evaluate(sim[i] as number[]);
       }
     }
-    iterations++;
-    sortSimplex();
   }
-  return { x: (sim[0] as number[]).slice(), fun: fsim[0] as number, iterations, evaluations };
 
   function replaceWorst(x: number[], fx: number): void {
     sim[n] = x;
     fsim[n] = fx;
   }
 }
+
+const OUT_OF_EVALUATIONS = new Error('Nelder-Mead: out of function evaluations');
 
 /** Ascending order with NaN last (numpy's argsort puts NaN at the end). */
 function compare(a: number, b: number): number {
