@@ -2,21 +2,28 @@
  * ML throughput benchmark: images/second for a LeNet train step (batch 32 and 64),
  * predict (batches of 256) and the input gradient (one batch of up to 1024 images) at
  * 28x28x1, 32x32x3 and 96x96x3 on the active backend, measured the same way as the
- * PyTorch peer baseline /work/shared/bench/torch_lenet.py (one warm-up epoch, then a timed
- * one). When python3-torch is importable it runs that script right after, with the same
- * sizes, and prints tfjs/torch ratios. `--profile` prints per-kernel times of train steps;
+ * PyTorch peer baseline ../shared/bench/torch_lenet.py next to the project (one warm-up
+ * epoch, then a timed one). When python3-torch is importable it runs that script right after,
+ * with the same sizes, and prints tfjs/torch ratios. `--profile` prints per-kernel times of train steps;
  * `--kernels` times each project wasm kernel against the backend's own on LeNet shapes.
  * Prints figures only; never asserts on time.
  *
  *   node dist/bench/ml.js [--sizes 28x28x1,32x32x3,96x96x3] [--n 2048] [--batches 32,64]
  *                         [--repeat 3] [--baseline] [--backend wasm|cpu|...] [--torch auto|no]
- *                         [--torch-script PATH] [--profile | --kernels]
+ *                         [--torch-script PATH] [--profile | --kernels | --stages]
+ *
+ * `--stages` runs the small profile (the default pipeline scaled down, see stageTimes) cold
+ * in a temporary workspace through the CLI and prints the time per stage kind, so that the
+ * slowest kind of stage is visible.
  *
  * --baseline also measures wasm with its own kernels (only the missing filter gradient
  * added), for before/after figures.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -346,13 +353,77 @@ const cell = (v: number, width: number) =>
 const ratioCell = (a: number, b: number, width: number) =>
   (Number.isNaN(a) || Number.isNaN(b) ? '-' : `${(a / b).toFixed(2)}x`).padStart(width);
 
+/** The folder that holds the project (dist/bench/ml.js -> ../../..): ../shared lives there. */
+const PARENT = new URL('../../../', import.meta.url);
+const PROJECT = new URL('../../', import.meta.url);
+
+/**
+ * The default pipeline scaled down to a couple of minutes: two folds, 6 epochs, 50 attacked
+ * and 5 metric images. Every kind of stage runs, with the default per-stage parameters.
+ */
+const SMALL_PROFILE = [
+  'folds=2',
+  'regimes.normal.epochs=6',
+  'regimes.overfitting.epochs=6',
+  'attack_examples=50',
+  'metrics.examples=5',
+];
+
+/** Runs the small profile cold through the CLI (--json) and prints seconds per stage kind. */
+function stageTimes(backend: string): void {
+  const dir = mkdtempSync(join(tmpdir(), 'advrob-bench-stages-'));
+  try {
+    writeFileSync(join(dir, 'pipeline.yaml'), readFileSync(new URL('pipeline.yaml', PROJECT)));
+    const cli = fileURLToPath(new URL('dist/src/cli/main.js', PROJECT));
+    const args = [
+      cli,
+      'run',
+      '--json',
+      '--backend',
+      backend,
+      ...SMALL_PROFILE.flatMap((s) => ['--set', s]),
+    ];
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 28 });
+    const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (r.status !== 0) throw new Error(`advrob-dag run exited ${r.status}: ${r.stderr}`);
+    const kinds = new Map<string, number[]>();
+    for (const line of r.stdout.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      const e = JSON.parse(line) as { type: string; kind?: string; durationMs?: number };
+      if (e.type !== 'stage-finished' || e.kind === undefined || e.durationMs === undefined)
+        continue;
+      kinds.set(e.kind, [...(kinds.get(e.kind) ?? []), e.durationMs / 1000]);
+    }
+    console.log(`small profile cold (${SMALL_PROFILE.join(' ')}), -j 2: ${wall.toFixed(1)} s wall`);
+    console.log(
+      `  ${'kind'.padEnd(10)}${['stages', 'total s', 'mean s', 'max s', 'share'].map((h) => h.padStart(9)).join('')}`,
+    );
+    const sum = [...kinds.values()].flat().reduce((a, v) => a + v, 0);
+    const rows = [...kinds].sort((a, b) => total(b[1]) - total(a[1]));
+    for (const [kind, secs] of rows) {
+      const cols = [secs.length, total(secs), total(secs) / secs.length, Math.max(...secs)];
+      console.log(
+        `  ${kind.padEnd(10)}${cols.map((v, i) => (i === 0 ? `${v}` : v.toFixed(1)).padStart(9)).join('')}${`${((100 * total(secs)) / sum).toFixed(0)}%`.padStart(9)}`,
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const total = (xs: number[]): number => xs.reduce((a, v) => a + v, 0);
+
 async function main(): Promise<void> {
   const info = await initBackend(option('backend', '') || undefined);
   const sizes = option('sizes', '28x28x1,32x32x3,96x96x3').split(',').map(parseSize);
   const batchSizes = option('batches', '32,64').split(',').map(Number);
   const nOpt = option('n', '');
   const rounds = Number(option('repeat', '3'));
-  const script = option('torch-script', '/work/shared/bench/torch_lenet.py');
+  const script = option(
+    'torch-script',
+    fileURLToPath(new URL('shared/bench/torch_lenet.py', PARENT)),
+  );
   const wantTorch = option('torch', 'auto') !== 'no' && existsSync(script) && torchAvailable();
   const baseline = process.argv.includes('--baseline') && info.name === 'wasm';
   // Replaced kernels other than the one wasm lacks: "baseline" puts the backend's own back.
@@ -368,6 +439,10 @@ async function main(): Promise<void> {
       console.log('== with the project kernels');
     }
     for (const size of sizes) await profile(size, batchSizes);
+    return;
+  }
+  if (process.argv.includes('--stages')) {
+    stageTimes(info.name);
     return;
   }
   if (process.argv.includes('--kernels')) {

@@ -322,6 +322,24 @@ describe('Carlini & Wagner L2', () => {
     });
   }
 
+  it("gives each image ART's batch_size 1 result however the images are batched", async () => {
+    // Per-image constants, binary search and line search: batching must change nothing, also
+    // on a non-linear model where images succeed and fail at different steps.
+    const net = tinyConvNet(SHAPE, 3, 54);
+    const x = randomImages(7, SHAPE, 55);
+    const opts = { maxIter: 4, binarySearchSteps: 4, initialConst: 0.5, learningRate: 0.05 };
+    const one = await carliniWagnerL2(net, x, { ...opts, batchSize: 1 });
+    const want = Array.from(one.dataSync());
+    expect(want).not.toEqual(Array.from(x.dataSync()));
+    for (const batchSize of [3, 7]) {
+      const adv = await carliniWagnerL2(net, x, { ...opts, batchSize });
+      expect(Array.from(adv.dataSync())).toEqual(want);
+      adv.dispose();
+    }
+    tf.dispose([x, one]);
+    net.dispose();
+  });
+
   it('returns x itself where the attack fails (no iterations)', async () => {
     const x = randomImages(2, [3, 3, 1], 53);
     const adv = await carliniWagnerL2(model, x, { maxIter: 0 });

@@ -45,7 +45,10 @@ export async function empiricalRobustness(
 ): Promise<EmpiricalRobustness> {
   const p = { ...EMPIRICAL_ROBUSTNESS_DEFAULTS, ...definedOnly(options) };
   const n = x.shape[0];
+  // The predictions at x are FGSM's labels too (ART attacks the model's own predictions).
+  const before = predictLabels(classifier, x, p.batchSize);
   const adv = await fgsm(classifier, x, {
+    labels: before,
     norm: p.norm,
     eps: p.eps,
     epsStep: p.epsStep,
@@ -55,7 +58,6 @@ export async function empiricalRobustness(
     onProgress: options.onProgress,
   });
   try {
-    const before = predictLabels(classifier, x, p.batchSize);
     const after = predictLabels(classifier, adv, p.batchSize);
     const [pertNorm, xNorm] = tf.tidy(() => [
       exampleNorm(tf.sub(adv, x), p.norm),
