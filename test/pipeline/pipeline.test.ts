@@ -123,6 +123,17 @@ describe('tiny profile through every stage kind', () => {
       expect(m).toHaveLength(3);
       for (const row of m.slice(1))
         for (const v of row.split(',')) expect(Number.isFinite(Number(v))).toBe(true);
+      // The per-image CLEVER scores are written next to their means.
+      const mj = json<{ examples: number; clever: number[]; cleverPerImage: number[][] }>(
+        `metrics[${k}]`,
+        'metrics.json',
+      );
+      expect(mj.cleverPerImage).toHaveLength(mj.clever.length);
+      mj.cleverPerImage.forEach((scores, e) => {
+        expect(scores).toHaveLength(mj.examples);
+        const mean = scores.reduce((a, v) => a + v, 0) / scores.length;
+        expect(mean).toBeCloseTo(mj.clever[e] as number, 12);
+      });
     }
   });
 
