@@ -6,7 +6,7 @@
 import type { ArtifactChange } from '../dag/artifacts-view.js';
 import { formatReason, type StatusEntry } from '../dag/events.js';
 import { idFileName } from '../dag/store.js';
-import { type Paint, padEnd, painter, truncate } from './text.js';
+import { listWithin, type Paint, padEnd, painter, truncate } from './text.js';
 
 export interface StatusRenderOptions {
   color: boolean;
@@ -36,16 +36,6 @@ function groupEntries(entries: StatusEntry[]): Group[] {
   }
   for (const group of groups.values()) group.expanded = group.entries.length > 1;
   return [...groups.values()];
-}
-
-/** `a, b, c, … (+12)` within `room` columns: as many ids as fit, then how many more. */
-function listWithin(ids: string[], room: number): string {
-  for (let shown = ids.length; shown >= 1; shown--) {
-    const rest = ids.length - shown;
-    const text = ids.slice(0, shown).join(', ') + (rest > 0 ? `, … (+${rest})` : '');
-    if (Array.from(text).length <= room) return text;
-  }
-  return truncate(`${ids[0] ?? ''}${ids.length > 1 ? ` (+${ids.length - 1})` : ''}`, room);
 }
 
 export function renderStatus(entries: StatusEntry[], opts: StatusRenderOptions): string {
@@ -150,7 +140,9 @@ function reasonLines(
   const byReason = new Map<string, string[]>();
   for (const e of willRun) {
     const reason = summaryReason(e, labelOf);
-    byReason.set(reason, [...(byReason.get(reason) ?? []), e.id]);
+    const ids = byReason.get(reason);
+    if (ids) ids.push(e.id);
+    else byReason.set(reason, [e.id]);
   }
   const lines: string[] = [];
   for (const [reason, ids] of byReason) {

@@ -67,6 +67,32 @@ export function truncateId(id: string, max: number): string {
   return `${chars.slice(0, head).join('')}…${chars.slice(chars.length - tail).join('')}`;
 }
 
+const columns = (text: string): number => Array.from(text).length;
+
+/**
+ * `a, b, c, … (+12)` within `room` columns: as many ids as fit, then how many more. Reads
+ * only the ids it can show (plus one), so a group of 100,000 costs what a group of 10 does.
+ */
+export function listWithin(ids: readonly string[], room: number): string {
+  const more = (rest: number): number => (rest > 0 ? columns(`, … (+${rest})`) : 0);
+  let shown = 0;
+  let width = 0;
+  let best = 0;
+  while (shown < ids.length) {
+    const next = width + (shown > 0 ? 2 : 0) + columns(ids[shown] ?? '');
+    if (next > room) break;
+    shown += 1;
+    width = next;
+    if (width + more(ids.length - shown) <= room) best = shown;
+  }
+  if (best === 0) {
+    const first = ids[0] ?? '';
+    return truncate(`${first}${ids.length > 1 ? ` (+${ids.length - 1})` : ''}`, room);
+  }
+  const rest = ids.length - best;
+  return ids.slice(0, best).join(', ') + (rest > 0 ? `, … (+${rest})` : '');
+}
+
 export function padEnd(text: string, width: number): string {
   const length = Array.from(text).length;
   return length >= width ? text : text + ' '.repeat(width - length);
