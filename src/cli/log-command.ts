@@ -13,13 +13,15 @@ export function runLog(root: string, opts: { limit: number; json: boolean }): st
   const prov = new Provenance(file);
   try {
     const runs = prov.runs(opts.limit).map((run) => {
-      const counts: Record<string, number> = { ran: 0, cached: 0, failed: 0, 'assumed-fresh': 0 };
-      const failures: { stageId: string; logPath: string | null }[] = [];
-      for (const e of prov.executionsOfRun(run.id)) {
-        counts[e.status] = (counts[e.status] ?? 0) + 1;
-        if (e.status === 'failed') failures.push({ stageId: e.stage_id, logPath: e.log_path });
-      }
-      return { run, counts, failures };
+      const summary = prov.runSummary(run.id);
+      const counts: Record<string, number> = {
+        ran: 0,
+        cached: 0,
+        failed: 0,
+        'assumed-fresh': 0,
+        ...summary.counts,
+      };
+      return { run, counts, failures: summary.failures };
     });
     if (opts.json) {
       return `${JSON.stringify(

@@ -53,10 +53,14 @@ function resolveTarget(target: string, root: string, store: Store, prov: Provena
   throw usage(`${target}: neither a sha256 digest nor a file under artifacts/ or the workspace`);
 }
 
+/**
+ * W3C PROV-JSON: every attribute value is a literal (a string, number or boolean), so params
+ * and facts go in as their JSON text; a missing value is left out rather than null.
+ */
 interface ProvDoc {
   prefix: Record<string, string>;
-  entity: Record<string, Record<string, unknown>>;
-  activity: Record<string, Record<string, unknown>>;
+  entity: Record<string, Record<string, string>>;
+  activity: Record<string, Record<string, string>>;
   used: Record<string, Record<string, string>>;
   wasGeneratedBy: Record<string, Record<string, string>>;
 }
@@ -81,12 +85,14 @@ export function why(target: string, root: string, opts: { provJson: boolean }): 
       doc.entity[id] ??= { 'prov:label': label, 'adv:digest': digest };
       return id;
     };
+    let generations = 0;
+    let usages = 0;
     const seen = new Set<number>();
     const visit = (exec: ExecutionRow, digest: string, label: string, depth: number): void => {
       const pad = '  '.repeat(depth);
       const activity = `adv:execution-${exec.id}`;
       const out = entity(digest, label);
-      doc.wasGeneratedBy[`_:g${Object.keys(doc.wasGeneratedBy).length}`] = {
+      doc.wasGeneratedBy[`_:g${generations++}`] = {
         'prov:entity': out,
         'prov:activity': activity,
       };
@@ -107,12 +113,12 @@ export function why(target: string, root: string, opts: { provJson: boolean }): 
         'prov:startTime': new Date(exec.started_at).toISOString(),
         'prov:endTime': new Date(exec.ended_at).toISOString(),
         'adv:kind': exec.kind,
-        'adv:key': exec.key,
-        'adv:params': JSON.parse(exec.params),
-        'adv:facts': JSON.parse(exec.facts),
+        ...(exec.key !== null ? { 'adv:key': exec.key } : {}),
+        'adv:params': exec.params,
+        'adv:facts': exec.facts,
       };
       for (const input of prov.inputsOf(exec.id)) {
-        doc.used[`_:u${Object.keys(doc.used).length}`] = {
+        doc.used[`_:u${usages++}`] = {
           'prov:activity': activity,
           'prov:entity': entity(input.digest, input.label),
         };

@@ -75,6 +75,8 @@ CREATE TABLE IF NOT EXISTS executions (
   started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL, duration_ms INTEGER NOT NULL,
   log_path TEXT, params TEXT NOT NULL, output_tree TEXT, facts TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS executions_stage ON executions(stage_id);
+CREATE INDEX IF NOT EXISTS executions_run ON executions(run_id);
+CREATE INDEX IF NOT EXISTS executions_key ON executions(key);
 CREATE TABLE IF NOT EXISTS artifacts (
   digest TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL, media_type TEXT NOT NULL,
   PRIMARY KEY (digest, path));
@@ -183,10 +185,24 @@ export class Provenance {
       .all(limit) as RunRow[];
   }
 
-  executionsOfRun(runId: string): ExecutionRow[] {
-    return this.db
-      .prepare('SELECT * FROM executions WHERE run_id = ? ORDER BY id')
-      .all(runId) as ExecutionRow[];
+  /** How many executions of a run ended in each status, and which failed (for `log`). */
+  runSummary(runId: string): {
+    counts: Record<string, number>;
+    failures: { stageId: string; logPath: string | null }[];
+  } {
+    const counts: Record<string, number> = {};
+    const rows = this.db
+      .prepare('SELECT status, count(*) AS n FROM executions WHERE run_id = ? GROUP BY status')
+      .all(runId) as { status: string; n: number }[];
+    for (const row of rows) counts[row.status] = row.n;
+    const failures = (
+      this.db
+        .prepare(
+          `SELECT stage_id, log_path FROM executions WHERE run_id = ? AND status = 'failed' ORDER BY id`,
+        )
+        .all(runId) as { stage_id: string; log_path: string | null }[]
+    ).map((r) => ({ stageId: r.stage_id, logPath: r.log_path }));
+    return { counts, failures };
   }
 
   /** The latest execution that produced `digest` (ran or accepted, not merely cached). */

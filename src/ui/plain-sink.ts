@@ -5,7 +5,7 @@
  */
 import type { EngineEvent, EventSink, StatusEntry } from '../dag/events.js';
 import { metricTexts, verdictLines } from './frame.js';
-import { initialRunState, type RunState, reduceRun } from './state.js';
+import { groupName, initialRunState, type RunState, reduceEvents } from './state.js';
 import { renderStatus } from './status.js';
 import { clock, formatDuration, type Paint, painter } from './text.js';
 
@@ -103,8 +103,11 @@ export function createPlainSink(opts: PlainSinkOptions): EventSink {
   const progressEveryMs = opts.progressEveryMs ?? 5000;
   const tailLines = opts.tailLines ?? 20;
   const progressSeen = new Map<string, { loggedAt: number; done: number; nested: boolean }>();
-  // Lifecycle events only (not progress or logs): enough to recap failures and cancellations.
-  let state: RunState = initialRunState;
+  // Lifecycle events only (not progress or logs), folded once at the end for the recap of
+  // failures and cancellations: folding each as it comes copies the stage map per event,
+  // quadratic in the number of stages.
+  const lifecycle: EngineEvent[] = [];
+  const names = new Map<string, string>();
   // Consecutive stage-planned events, written as one `status`-like block: a foreach group of
   // 500 stages takes a few lines, not 500.
   let plan: { time: number; entries: StatusEntry[] } | undefined;
@@ -130,12 +133,13 @@ export function createPlainSink(opts: PlainSinkOptions): EventSink {
   return {
     emit(event) {
       try {
+        if (event.type === 'run-started') for (const s of event.stages) names.set(s.id, s.name);
         if (event.type === 'stage-planned') {
-          state = reduceRun(state, event);
+          lifecycle.push(event);
           plan ??= { time: event.time, entries: [] };
           plan.entries.push({
             id: event.stageId,
-            name: state.stages.get(event.stageId)?.name ?? event.stageId,
+            name: names.get(event.stageId) ?? groupName(event.stageId),
             kind: event.kind,
             willRun: event.willRun,
             reason: event.reason,
@@ -149,13 +153,11 @@ export function createPlainSink(opts: PlainSinkOptions): EventSink {
         ) {
           return;
         }
-        if (event.type !== 'stage-progress' && event.type !== 'stage-log') {
-          state = reduceRun(state, event);
-        }
+        if (event.type !== 'stage-progress' && event.type !== 'stage-log') lifecycle.push(event);
         const text = plainLine(event, paint, { tailLines });
         if (text !== undefined) write(event.time, text);
         if (event.type === 'run-finished') {
-          const recap = recapLines(state, paint);
+          const recap = recapLines(reduceEvents(initialRunState, lifecycle), paint);
           if (recap.length > 0) write(event.time, recap.join('\n'));
         }
       } catch {

@@ -104,6 +104,15 @@ export function reduceEvents(state: RunState, events: readonly EngineEvent[]): R
   let durations = state.durationsByKind;
   let durationsCopied = false;
   let next: RunState = { ...state };
+  // A list is copied at its first append in the batch and then appended to in place, so a
+  // batch of n events costs O(n) however long the lists already are.
+  const copied = new Set<readonly unknown[]>();
+  const own = <T>(list: readonly T[]): T[] => {
+    if (copied.has(list)) return list as T[];
+    const copy = [...list];
+    copied.add(copy);
+    return copy;
+  };
 
   const update = (id: string, kind: string | undefined, patch: Partial<StageView>): void => {
     let current = stages.get(id);
@@ -187,7 +196,9 @@ export function reduceEvents(state: RunState, events: readonly EngineEvent[]): R
           durationsCopied = true;
         }
         const mutable = durations as Record<string, readonly number[]>;
-        mutable[event.kind] = [...(mutable[event.kind] ?? []), event.durationMs];
+        const list = own(mutable[event.kind] ?? []);
+        list.push(event.durationMs);
+        mutable[event.kind] = list;
         break;
       }
       case 'stage-failed': {
@@ -205,8 +216,12 @@ export function reduceEvents(state: RunState, events: readonly EngineEvent[]): R
           },
         });
         if (!cancelled) {
-          next.failures = [...next.failures, event.stageId];
-          next.notes = [...next.notes, { type: 'failure', stageId: event.stageId }];
+          const failures = own(next.failures);
+          failures.push(event.stageId);
+          next.failures = failures;
+          const notes = own(next.notes);
+          notes.push({ type: 'failure', stageId: event.stageId });
+          next.notes = notes;
         }
         break;
       }
@@ -229,9 +244,12 @@ export function reduceEvents(state: RunState, events: readonly EngineEvent[]): R
           }
         }
         break;
-      case 'info':
-        next.notes = [...next.notes, { type: 'info', time: event.time, message: event.message }];
+      case 'info': {
+        const notes = own(next.notes);
+        notes.push({ type: 'info', time: event.time, message: event.message });
+        next.notes = notes;
         break;
+      }
     }
   }
   return { ...next, stages, order, durationsByKind: durations };
