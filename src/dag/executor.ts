@@ -2,13 +2,15 @@
  * How one stage is executed, behind an interface small enough that a Slurm executor (sbatch
  * + sacct over a shared cache) can implement it: given a job (paths, params, registry) run
  * it to completion or failure, streaming progress and log lines, and honour an AbortSignal.
- * The local executor forks `stage-runner.js`, one child per stage, and writes its log file.
+ * The local executor forks `stage-runner.js`, one child per stage, or calls an `inProcess`
+ * kind (a shell command) itself, and writes the stage's log file.
  * An executor never writes to the store; the engine adopts the output directory afterwards.
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { diskFullMessage, isDiskFull } from './disk-full.js';
-import type { StageProgress } from './stage-kind.js';
+import { loadKind, type StageError, stageContext, stageError } from './stage-call.js';
+import type { StageKind, StageProgress } from './stage-kind.js';
 import { type LogFailure, StageLog } from './stage-log.js';
 import type { RunnerMessage, RunnerRequest } from './stage-runner.js';
 
@@ -58,83 +60,170 @@ const KILL_GRACE_MS = 3000;
 
 const runnerPath = fileURLToPath(new URL('./stage-runner.js', import.meta.url));
 
+/**
+ * Runs each stage in a Node child (`stage-runner.js`), except the stages of kinds marked
+ * `inProcess` (a shell command), whose `run` it calls itself: they then cost a process spawn
+ * instead of a Node start. Either way it writes the stage's log and reports alike.
+ */
 export class LocalExecutor implements Executor {
-  execute(job: StageJob, hooks: StageHooks, signal: AbortSignal): Promise<StageOutcome> {
-    let stop = (): void => {};
+  async execute(job: StageJob, hooks: StageHooks, signal: AbortSignal): Promise<StageOutcome> {
+    const kind = await loadKind(job.module, job.kind).catch(() => undefined);
+    return kind?.inProcess
+      ? runInProcess(kind, job, hooks, signal)
+      : runInChild(job, hooks, signal);
+  }
+}
+
+/** A stage's output as lines: into its log file, a tail for the failure summary, the hooks. */
+class StageOutput {
+  readonly log: StageLog;
+  private readonly tail: string[] = [];
+  private readonly pending = { stdout: '', stderr: '' };
+
+  constructor(
+    file: string,
+    private readonly hooks: StageHooks,
+    onLogFailure: () => void,
+  ) {
     // A log that cannot be written stops the stage: on a full disk its output would not fit
     // either, and the runner must hear about the disk rather than crash on it.
-    const log = new StageLog(job.logPath, () => stop());
-    if (log.failure) return Promise.resolve(logFailed(log.failure, null, null, []));
-    const tail: string[] = [];
-    const line = (stream: 'stdout' | 'stderr', text: string): void => {
-      log.write(stream === 'stderr' ? `[stderr] ${text}\n` : `${text}\n`);
-      tail.push(text);
-      if (tail.length > TAIL_LINES) tail.shift();
-      hooks.log(stream, text);
-    };
-    const child = fork(runnerPath, [], {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'json',
-      execArgv: [],
-    });
-    for (const stream of ['stdout', 'stderr'] as const) {
-      let pending = '';
-      child[stream]?.setEncoding('utf8');
-      child[stream]?.on('data', (chunk: string) => {
-        const parts = (pending + chunk).split('\n');
-        pending = parts.pop() ?? '';
-        for (const p of parts) line(stream, p);
-      });
-      child[stream]?.on('end', () => {
-        if (pending) line(stream, pending);
-        pending = '';
-      });
-    }
-    let error: Extract<RunnerMessage, { type: 'error' }> | undefined;
-    let done = false;
-    child.on('message', (m: RunnerMessage) => {
-      if (m.type === 'progress') hooks.progress(m.progress);
-      else if (m.type === 'log') line('stdout', m.line);
-      else if (m.type === 'facts') hooks.annotate(m.facts);
-      else if (m.type === 'done') done = true;
-      else if (m.type === 'error') {
-        error = m;
-        if (m.stack) log.write(`${m.stack}\n`);
-      }
-    });
-    let killTimer: NodeJS.Timeout | undefined;
-    const abort = (): void => {
-      if (killTimer !== undefined) return;
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
-    };
-    stop = abort;
-    if (signal.aborted) abort();
-    else signal.addEventListener('abort', abort, { once: true });
-    const { logPath: _logPath, ...request } = job;
-    child.send({ type: 'run', ...request } satisfies RunnerRequest);
-    return new Promise((resolve) => {
-      child.once('close', (code, sig) => {
-        clearTimeout(killTimer);
-        signal.removeEventListener('abort', abort);
-        log.close();
-        const logTail = [...tail];
-        if (log.failure) return resolve(logFailed(log.failure, code, sig, logTail));
-        if (done && code === 0) return resolve({ ok: true });
-        if (error) return resolve(stageError(error, job.outDir, code, sig, logTail));
-        resolve({
-          ok: false,
-          cause: sig ? 'signal' : 'exit',
-          message: sig
-            ? `stage process killed by ${sig}`
-            : `stage process exited with code ${code} before reporting completion`,
-          exitCode: code,
-          signal: sig,
-          logTail,
-        });
-      });
-    });
+    this.log = new StageLog(file, onLogFailure);
   }
+
+  line(stream: 'stdout' | 'stderr', text: string): void {
+    this.log.write(stream === 'stderr' ? `[stderr] ${text}\n` : `${text}\n`);
+    this.tail.push(text);
+    if (this.tail.length > TAIL_LINES) this.tail.shift();
+    this.hooks.log(stream, text);
+  }
+
+  /** Raw output, split into lines; an unfinished last line waits for the next chunk. */
+  chunk(stream: 'stdout' | 'stderr', text: string): void {
+    const parts = (this.pending[stream] + text).split('\n');
+    this.pending[stream] = parts.pop() ?? '';
+    for (const p of parts) this.line(stream, p);
+  }
+
+  end(stream: 'stdout' | 'stderr'): void {
+    if (this.pending[stream]) this.line(stream, this.pending[stream]);
+    this.pending[stream] = '';
+  }
+
+  /** Closes the log; the outcome, unless the log itself failed. */
+  close(outcome: StageOutcome, code: number | null, signal: string | null): StageOutcome {
+    this.log.close();
+    if (this.log.failure) return logFailed(this.log.failure, code, signal, this.logTail());
+    return outcome;
+  }
+
+  logTail(): string[] {
+    return [...this.tail];
+  }
+}
+
+function runInChild(job: StageJob, hooks: StageHooks, signal: AbortSignal): Promise<StageOutcome> {
+  let stop = (): void => {};
+  const out = new StageOutput(job.logPath, hooks, () => stop());
+  if (out.log.failure) return Promise.resolve(logFailed(out.log.failure, null, null, []));
+  const child = fork(runnerPath, [], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    serialization: 'json',
+    execArgv: [],
+  });
+  for (const stream of ['stdout', 'stderr'] as const) {
+    child[stream]?.setEncoding('utf8');
+    child[stream]?.on('data', (chunk: string) => out.chunk(stream, chunk));
+    child[stream]?.on('end', () => out.end(stream));
+  }
+  let error: StageError | undefined;
+  let done = false;
+  child.on('message', (m: RunnerMessage) => {
+    if (m.type === 'progress') hooks.progress(m.progress);
+    else if (m.type === 'log') out.line('stdout', m.line);
+    else if (m.type === 'facts') hooks.annotate(m.facts);
+    else if (m.type === 'done') done = true;
+    else if (m.type === 'error') {
+      error = m;
+      if (m.stack) out.log.write(`${m.stack}\n`);
+    }
+  });
+  let killTimer: NodeJS.Timeout | undefined;
+  const abort = (): void => {
+    if (killTimer !== undefined) return;
+    child.kill('SIGTERM');
+    killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+  };
+  stop = abort;
+  if (signal.aborted) abort();
+  else signal.addEventListener('abort', abort, { once: true });
+  const { logPath: _logPath, ...request } = job;
+  child.send({ type: 'run', ...request } satisfies RunnerRequest);
+  return new Promise((resolve) => {
+    child.once('close', (code, sig) => {
+      clearTimeout(killTimer);
+      signal.removeEventListener('abort', abort);
+      const logTail = out.logTail();
+      const outcome: StageOutcome =
+        done && code === 0
+          ? { ok: true }
+          : error
+            ? reportedFailure(error, job.outDir, code, sig, logTail)
+            : {
+                ok: false,
+                cause: sig ? 'signal' : 'exit',
+                message: sig
+                  ? `stage process killed by ${sig}`
+                  : `stage process exited with code ${code} before reporting completion`,
+                exitCode: code,
+                signal: sig,
+                logTail,
+              };
+      resolve(out.close(outcome, code, sig));
+    });
+  });
+}
+
+/**
+ * An `inProcess` kind's `run`, called here. A crash of the engine cannot leave anything
+ * half-made in the store: the stage writes only its temp output directory, which the next
+ * run sweeps, and the engine adopts it only after `run` returned.
+ */
+async function runInProcess(
+  kind: StageKind,
+  job: StageJob,
+  hooks: StageHooks,
+  signal: AbortSignal,
+): Promise<StageOutcome> {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  const out = new StageOutput(job.logPath, hooks, stop);
+  if (out.log.failure) return logFailed(out.log.failure, null, null, []);
+  if (signal.aborted) stop();
+  else signal.addEventListener('abort', stop, { once: true });
+  const { logPath: _logPath, ...call } = job;
+  const ctx = stageContext(
+    call,
+    {
+      progress: hooks.progress,
+      log: (line) => out.line('stdout', line),
+      annotate: hooks.annotate,
+      output: (stream, chunk) => out.chunk(stream, chunk),
+    },
+    controller.signal,
+  );
+  let outcome: StageOutcome = { ok: true };
+  try {
+    await kind.run(ctx);
+  } catch (err) {
+    const error = stageError(err);
+    if (error.stack) out.log.write(`${error.stack}\n`);
+    outcome = reportedFailure(error, job.outDir, null, error.signal ?? null, out.logTail());
+  } finally {
+    signal.removeEventListener('abort', stop);
+    out.end('stdout');
+    out.end('stderr');
+  }
+  return out.close(outcome, outcome.ok ? 0 : outcome.exitCode, outcome.ok ? null : outcome.signal);
 }
 
 function logFailed(
@@ -147,9 +236,9 @@ function logFailed(
   return { ok: false, cause, message: failure.message, exitCode, signal, logTail };
 }
 
-/** The stage reported an error: its own fault, unless the disk filled under it. */
-function stageError(
-  error: Extract<RunnerMessage, { type: 'error' }>,
+/** The stage reported an error: its own fault, unless a signal or a full disk did it. */
+function reportedFailure(
+  error: StageError,
   outDir: string,
   code: number | null,
   signal: string | null,
@@ -165,5 +254,13 @@ function stageError(
       signal,
       logTail,
     };
-  return { ok: false, cause: 'exit', message: error.message, exitCode, signal, logTail };
+  const killedBy = error.signal ?? null;
+  return {
+    ok: false,
+    cause: killedBy ? 'signal' : 'exit',
+    message: error.message,
+    exitCode: killedBy ? null : exitCode,
+    signal: killedBy ?? signal,
+    logTail,
+  };
 }

@@ -39,6 +39,12 @@ export interface StageContext<P extends JsonObject = JsonObject> {
    * contexts in tests need not provide it.
    */
   annotate?(facts: Record<string, string>): void;
+  /**
+   * Raw output of a child process the stage started, as it arrives. Given when the stage
+   * runs inside the engine (`inProcess`); otherwise the stage writes to its own stdout and
+   * stderr, which its runner captures.
+   */
+  output?(stream: 'stdout' | 'stderr', chunk: string): void;
   signal: AbortSignal;
 }
 
@@ -58,6 +64,13 @@ export interface StageKind<P extends JsonObject = JsonObject> {
   /** Paths the kind writes in its output tree, for docs and `dag`. */
   outputs: string[];
   resources?: ResourceNeeds;
+  /**
+   * `run` only starts a child process and waits for it (a shell command), using no process
+   * state (cwd, globals) and writing its child's output through `ctx.output`: the local
+   * executor may call it in the engine's own process instead of starting a Node runner, so
+   * such a stage costs one process spawn, not a Node start. Other executors ignore it.
+   */
+  inProcess?: boolean;
   /**
    * `import.meta.url` of the module that defines the kind. Its code fingerprint (this module
    * and its local imports as built, comments and formatting removed) enters the cache key.

@@ -5,23 +5,18 @@
  * the result to the parent over IPC. It never touches the store: the parent alone decides
  * what becomes an object or a record. If the parent dies it aborts and exits.
  */
-import type { JsonObject } from './pipeline-types.js';
-import type { StageContext, StageKind, StageProgress } from './stage-kind.js';
+import {
+  loadKind,
+  type StageCall,
+  type StageError,
+  stageContext,
+  stageError,
+} from './stage-call.js';
+import type { StageProgress } from './stage-kind.js';
 
 /** What the executor sends to start the stage. */
-export interface RunnerRequest {
+export interface RunnerRequest extends StageCall {
   type: 'run';
-  /** URL of the module that defines the kind (`StageKind.module`). */
-  module: string;
-  kind: string;
-  stageId: string;
-  params: JsonObject;
-  inputs: Record<string, string | string[]>;
-  deps: string[];
-  outDir: string;
-  scratchDir: string;
-  workspace: string;
-  seed: number;
 }
 
 export type RunnerMessage =
@@ -29,7 +24,7 @@ export type RunnerMessage =
   | { type: 'log'; line: string }
   | { type: 'facts'; facts: Record<string, string> }
   | { type: 'done' }
-  | { type: 'error'; message: string; stack?: string; exitCode?: number; code?: string };
+  | ({ type: 'error' } & StageError);
 
 const send = (message: RunnerMessage): Promise<void> =>
   new Promise((resolve) => {
@@ -38,29 +33,16 @@ const send = (message: RunnerMessage): Promise<void> =>
   });
 
 async function runStage(request: RunnerRequest, signal: AbortSignal): Promise<void> {
-  const exports = Object.values((await import(request.module)) as Record<string, unknown>);
-  const kind = exports.find(
-    (v): v is StageKind =>
-      typeof v === 'object' &&
-      v !== null &&
-      (v as StageKind).kind === request.kind &&
-      typeof (v as StageKind).run === 'function',
-  );
-  if (!kind) throw new Error(`stage kind '${request.kind}' is not exported by ${request.module}`);
-  const ctx: StageContext = {
-    stageId: request.stageId,
-    params: request.params,
-    inputs: request.inputs,
-    deps: request.deps,
-    outDir: request.outDir,
-    scratchDir: request.scratchDir,
-    workspace: request.workspace,
-    seed: request.seed,
-    progress: (progress) => void send({ type: 'progress', progress }),
-    log: (line) => void send({ type: 'log', line }),
-    annotate: (facts) => void send({ type: 'facts', facts }),
+  const kind = await loadKind(request.module, request.kind);
+  const ctx = stageContext(
+    request,
+    {
+      progress: (progress) => void send({ type: 'progress', progress }),
+      log: (line) => void send({ type: 'log', line }),
+      annotate: (facts) => void send({ type: 'facts', facts }),
+    },
     signal,
-  };
+  );
   process.chdir(request.outDir);
   await kind.run(ctx);
 }
@@ -85,18 +67,7 @@ function main(): void {
         process.exit(0);
       },
       async (err: unknown) => {
-        const e = err instanceof Error ? err : new Error(String(err));
-        // A kind that wraps a process (e.g. `command`) reports that process's exit code.
-        const exitCode = (e as { exitCode?: unknown }).exitCode;
-        // The errno code lets the executor tell a full disk from the stage's own fault.
-        const code = (e as NodeJS.ErrnoException).code;
-        await send({
-          type: 'error',
-          message: e.message,
-          stack: e.stack,
-          ...(typeof exitCode === 'number' ? { exitCode } : {}),
-          ...(typeof code === 'string' ? { code } : {}),
-        });
+        await send({ type: 'error', ...stageError(err) });
         process.exit(1);
       },
     );
