@@ -1,139 +1,176 @@
 /**
- * `npm run bench`: engine figures, printed, never asserted. (1) planning a 10,000-stage
- * pipeline, via engine-core's bench/plan.ts when it is built; (2) a fully cached `run` of a
- * 250-stage command pipeline, wall time including node start (target <= 0.5 s); and the
- * same for `status`.
+ * `npm run bench`: the engine's figures as a user meets them, printed, never asserted. Each
+ * part below is one function, run in order by `main`; add a part by adding a function.
+ *   1. planning: `loadPipeline` of a 10,000-stage pipeline, in process (bench/plan.ts);
+ *   2. the user-facing commands on the peer pipeline at F=312 (9,993 stages), whole
+ *      processes: status (text, --json, --detail), run --dry-run, dag (text, dot, mermaid),
+ *      a cold run, then the no-op run, `why` on the leaf and `log`;
+ *   3. the peer pipeline at F=7 (233 stages): cold `run --jobs 2` and the no-op run;
+ *   4. Snakemake on the same DAG in the same run when `snakemake` is installed: `--cores 2`
+ *      cold and no-op at F=7, `-n` at F=312; then the ratios against the goals.
+ * BENCH_REPEATS (default 5) sets the runs per figure (the median is printed).
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {
+  figure,
+  load,
+  median,
+  rssViaPython,
+  seconds,
+  type Timed,
+  timeCli,
+  timeCommand,
+  versionOf,
+} from './measure.js';
+import { peerPipeline, peerSnakefile, peerStages } from './peer.js';
 
-const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const STAGES = 250;
-const REPEATS = 7;
+const REPEATS = Math.max(1, Number(process.env.BENCH_REPEATS ?? 5));
+const BIG = 312;
+const SMALL = 7;
 
-function pipeline(): string {
-  // 50 sources, each read by 4 stages: a wide, shallow DAG like a paper's folds x attacks.
-  return `version: 1
-name: bench
-stages:
-  src:
-    kind: command
-    foreach: { i: { range: ${STAGES / 5} } }
-    cmd: echo \${i} > v.txt
-    outs: [v.txt]
-  use:
-    kind: command
-    foreach: { i: { range: ${STAGES / 5} }, j: { range: 4 } }
-    inputs: { v: "src[\${i}]:v.txt" }
-    cmd: cat "$IN_V" > w.txt; echo \${j} >> w.txt
-    outs: [w.txt]
-`;
+/** Figures the summary compares, by name. */
+const results = new Map<string, Timed>();
+
+function show(name: string, timed: Timed, goal = ''): void {
+  results.set(name, timed);
+  console.log(`  ${name.padEnd(34)} ${figure(timed).padEnd(16)} ${goal}   (load ${load()})`);
 }
 
-function cliWall(dir: string, args: string[]): number {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [cli, ...args], {
-    cwd: dir,
-    env: { ...process.env, CI: '1', NO_COLOR: '1' },
-    encoding: 'utf8',
-    maxBuffer: 1 << 28,
-  });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) {
-    const failures = r.stdout.split('\n').filter((l) => l.includes('FAILED'));
-    throw new Error(
-      `advrob-dag ${args.join(' ')} exited ${r.status}: ${r.stderr}${failures.slice(0, 5).join('\n')}`,
-    );
-  }
-  return ms;
+function workspace(name: string, text: string, file = 'pipeline.yaml'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `advrob-dag-bench-${name}-`));
+  fs.writeFileSync(path.join(dir, file), text);
+  return dir;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? Number.NaN;
-};
+const wipe =
+  (dir: string, keep: string): (() => void) =>
+  () => {
+    for (const entry of fs.readdirSync(dir))
+      if (entry !== keep) fs.rmSync(path.join(dir, entry), { recursive: true, force: true });
+  };
 
-async function planningFigure(): Promise<void> {
+async function planning(): Promise<void> {
   const planBench = new URL('./plan.js', import.meta.url);
-  if (!fs.existsSync(planBench)) {
-    console.log('planning, 10,000 stages: skipped (bench/plan.ts from engine-core not built)');
-    return;
-  }
-  const mod = (await import(planBench.href)) as { benchPlanning?: () => unknown };
-  if (typeof mod.benchPlanning !== 'function') {
-    console.log('planning, 10,000 stages: skipped (bench/plan.ts exports no benchPlanning)');
-    return;
-  }
-  const result = (await mod.benchPlanning()) as { stages?: number; ms?: number } | undefined;
-  if (typeof result?.ms === 'number')
-    console.log(
-      `planning (loadPipeline: parse, validate, expand, topo order), ${result.stages} stages: ${result.ms.toFixed(0)} ms`,
-    );
-  else console.log(`planning, 10,000 stages: ${JSON.stringify(result)}`);
+  const mod = (await import(planBench.href)) as {
+    benchPlanning: () => Promise<{ stages: number; ms: number }>;
+  };
+  const result = await mod.benchPlanning();
+  console.log(
+    `planning in process (loadPipeline: parse, validate, expand, topo order), ${result.stages} stages: ${result.ms.toFixed(0)} ms`,
+  );
 }
 
-/** `status` of a never-run 10,000-stage command pipeline: load, expand, keys, reasons. */
-function bigStatusFigure(): void {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advrob-dag-bench-'));
+/** Part 2: every user-facing command at F=312, never run, then after one cold run. */
+function bigCommands(): void {
+  console.log(`\nadvrob-dag, peer pipeline F=${BIG} (${peerStages(BIG)} stages), whole processes:`);
+  const dir = workspace('big', peerPipeline(BIG));
+  const goal = '(goal <= 1 s, <= 200 MB)';
+  const cli = (name: string, args: string[], g = goal): void =>
+    show(name, timeCli(dir, args, { repeats: REPEATS }), g);
   try {
-    fs.writeFileSync(
-      path.join(dir, 'pipeline.yaml'),
-      `version: 1
-name: big
-stages:
-  a:
-    kind: command
-    foreach: { i: { range: 100 }, j: { range: 50 } }
-    cmd: echo \${i} \${j} > a.txt
-    outs: [a.txt]
-  b:
-    kind: command
-    foreach: { i: { range: 100 }, j: { range: 50 } }
-    inputs: { a: "a[\${i},\${j}]:a.txt" }
-    cmd: cat "$IN_A" > b.txt
-    outs: [b.txt]
-`,
+    cli('status, never run', ['status']);
+    cli('status --json', ['status', '--json']);
+    cli('status --detail', ['status', '--detail']);
+    cli('run --dry-run', ['run', '--dry-run']);
+    cli('dag', ['dag']);
+    cli('dag --format dot', ['dag', '--format', 'dot']);
+    cli('dag --format mermaid', ['dag', '--format', 'mermaid']);
+    show(
+      'cold run --jobs 2 (once)',
+      timeCli(dir, ['run', '--jobs', '2', '--no-ui'], { repeats: 1 }),
     );
-    const walls = Array.from({ length: 3 }, () => cliWall(dir, ['status', '--json']));
-    console.log(
-      `status of a never-run 10,000-stage command pipeline (load + keys + reasons), wall: median ${median(walls).toFixed(0)} ms`,
-    );
+    cli('status, all cached', ['status']);
+    cli('no-op run', ['run', '--no-ui'], '(goal <= 2 s)');
+    cli('why artifacts/report/report.txt', ['why', 'artifacts/report/report.txt']);
+    cli('why --prov-json (the leaf)', ['why', '--prov-json', 'artifacts/report/report.txt']);
+    cli('log', ['log']);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Part 3: small stages at F=7, cold (cache wiped before each run) and no-op. */
+function smallRuns(): void {
+  console.log(`\nadvrob-dag, peer pipeline F=${SMALL} (${peerStages(SMALL)} stages):`);
+  const dir = workspace('small', peerPipeline(SMALL));
+  try {
+    const cold = timeCli(dir, ['run', '--jobs', '2', '--no-ui'], {
+      repeats: REPEATS,
+      before: wipe(dir, 'pipeline.yaml'),
+    });
+    show('cold run --jobs 2', cold);
+    show('no-op run', timeCli(dir, ['run', '--no-ui'], { repeats: REPEATS }));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Part 4: the same DAG under Snakemake, when it is installed. */
+function snakemake(): boolean {
+  const version = versionOf('snakemake', ['--version']);
+  if (version === undefined) {
+    console.log(
+      '\nsnakemake: not installed (Debian: apt-get install snakemake); peer figures skipped',
+    );
+    return false;
+  }
+  const python = versionOf('python3', ['--version']) !== undefined ? 'python3' : undefined;
+  console.log(`\nsnakemake ${version} on the same DAG:`);
+  const run = (name: string, dir: string, args: string[], before?: () => void): void => {
+    const rss = python ? rssViaPython(python, 'snakemake', args) : undefined;
+    show(
+      name,
+      timeCommand(dir, 'snakemake', args, {
+        repeats: REPEATS,
+        ...(before ? { before } : {}),
+        ...(rss ? { rss } : {}),
+      }),
+    );
+  };
+  const small = workspace('snakemake-small', peerSnakefile(SMALL), 'Snakefile');
+  const big = workspace('snakemake-big', peerSnakefile(BIG), 'Snakefile');
+  try {
+    run('snakemake --cores 2, cold, F=7', small, ['--cores', '2'], wipe(small, 'Snakefile'));
+    run('snakemake --cores 2, no-op, F=7', small, ['--cores', '2']);
+    run('snakemake -n, F=312', big, ['-n']);
+  } finally {
+    fs.rmSync(small, { recursive: true, force: true });
+    fs.rmSync(big, { recursive: true, force: true });
+  }
+  return true;
+}
+
+function ratios(): void {
+  const ratio = (ours: string, theirs: string, goal: string): void => {
+    const a = results.get(ours);
+    const b = results.get(theirs);
+    if (!a || !b) return;
+    console.log(
+      `  ${ours.padEnd(26)} ${seconds(a.ms).padStart(8)} vs ${theirs.padEnd(32)} ${seconds(b.ms).padStart(8)}: ${(a.ms / b.ms).toFixed(2)}x  (goal ${goal})`,
+    );
+  };
+  console.log('\nratios, advrob-dag / Snakemake (medians of this run):');
+  ratio('cold run --jobs 2', 'snakemake --cores 2, cold, F=7', '<= 0.5x');
+  ratio('no-op run', 'snakemake --cores 2, no-op, F=7', '<= 0.25x');
+  ratio('status, never run', 'snakemake -n, F=312', '<= 1 s');
 }
 
 async function main(): Promise<void> {
-  console.log(`advrob-dag engine bench — node ${process.version}, ${os.cpus().length} cpus`);
-  await planningFigure();
-  bigStatusFigure();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advrob-dag-bench-'));
-  try {
-    fs.writeFileSync(path.join(dir, 'pipeline.yaml'), pipeline());
-    const first = cliWall(dir, ['run', '--no-ui']);
-    console.log(
-      `first run, ${STAGES} command stages (one process each): ${(first / 1000).toFixed(1)} s`,
-    );
-    const runs = Array.from({ length: REPEATS }, () => cliWall(dir, ['run', '--no-ui']));
-    const statuses = Array.from({ length: REPEATS }, () => cliWall(dir, ['status']));
-    console.log(
-      `cached no-op run, ${STAGES} stages, wall incl. node start: median ${median(runs).toFixed(0)} ms, min ${Math.min(...runs).toFixed(0)} ms (target <= 500 ms)`,
-    );
-    console.log(
-      `status, ${STAGES} stages, wall incl. node start: median ${median(statuses).toFixed(0)} ms, min ${Math.min(...statuses).toFixed(0)} ms`,
-    );
-    const bare = Array.from({ length: REPEATS }, () => {
-      const t0 = process.hrtime.bigint();
-      spawnSync(process.execPath, ['-e', '0']);
-      return Number(process.hrtime.bigint() - t0) / 1e6;
-    });
-    console.log(`(bare node start on this machine: median ${median(bare).toFixed(0)} ms)`);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  const bare = median(
+    Array.from(
+      { length: REPEATS },
+      () => timeCommand('.', process.execPath, ['-e', '0'], { repeats: 1 }).ms,
+    ),
+  );
+  console.log(
+    `advrob-dag engine bench: node ${process.version}, ${os.cpus().length} cpus, bare node start ${bare.toFixed(0)} ms, ${REPEATS} runs per figure, load ${load()}`,
+  );
+  await planning();
+  bigCommands();
+  smallRuns();
+  if (snakemake()) ratios();
 }
 
 await main();
