@@ -1,15 +1,15 @@
 /**
  * What every command needs first: the workspace root, its cache paths, the stage registry
- * and the loaded pipeline. Loading writes nothing: a bad pipeline.yaml, --profile or --set
- * exits 2 before cache/ is touched.
+ * and the loaded pipeline. A bad pipeline.yaml, --profile or --set exits 2 before cache/ is
+ * touched; a good one is kept in cache/pipelines/ when cache/ exists.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../dag/diagnostics.js';
-import { loadPipelineFile } from '../dag/pipeline.js';
 import type { Pipeline } from '../dag/pipeline-types.js';
 import { workspacePaths } from '../dag/run.js';
 import { registry } from '../stages/index.js';
+import { cachedPipeline, pipelineCacheKey } from './pipeline-cache.js';
 
 export { registry };
 
@@ -43,6 +43,10 @@ export function resolveWorkspace(opts: GlobalOptions): {
   return { root, paths: workspacePaths(root) };
 }
 
+/**
+ * The pipeline the options name. An unchanged pipeline comes from `cache/pipelines/`; the
+ * loader itself (YAML parser, ajv) is imported only when it has to run.
+ */
 export async function openPipeline(
   opts: GlobalOptions,
   pipelineOpts: PipelineOptions,
@@ -50,14 +54,23 @@ export async function openPipeline(
   const root = path.resolve(opts.workspace);
   const file = path.resolve(root, opts.file);
   const shown = path.relative(process.cwd(), file) || file;
-  const result = await loadPipelineFile(
-    file,
-    registry,
-    {
-      ...(pipelineOpts.profile !== undefined ? { profile: pipelineOpts.profile } : {}),
-      sets: pipelineOpts.set ?? [],
-    },
-    shown,
+  const loadOpts = {
+    ...(pipelineOpts.profile !== undefined ? { profile: pipelineOpts.profile } : {}),
+    sets: pipelineOpts.set ?? [],
+  };
+  const loader = () => import('../dag/pipeline.js');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    // The loader says why it cannot be read, in its own words.
+    const result = await (await loader()).loadPipelineFile(file, registry, loadOpts, shown);
+    if (!result.ok) throw new UserError(result.error);
+    return result.value;
+  }
+  const key = pipelineCacheKey({ text, file: shown, opts: loadOpts }, registry, toolVersion());
+  const result = await cachedPipeline(workspacePaths(root).cache, key, async () =>
+    (await loader()).loadPipeline(text, shown, registry, loadOpts),
   );
   if (!result.ok) throw new UserError(result.error);
   return result.value;
