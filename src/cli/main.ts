@@ -3,19 +3,16 @@
  * The `advrob-dag` command line: parses flags with commander and hands each command to its
  * module. Owns exit codes: 0 ok, 1 a stage failed (or verify found damage), 2 the user's
  * input is wrong (pipeline.yaml, --set, flags; no stack trace unless --verbose), 3 the
- * workspace is locked, 130 interrupted.
+ * workspace is locked, 130 interrupted. Each command's module is imported when that command
+ * runs, so `status` does not load SQLite and `run` does not load `verify`.
  */
 import * as os from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { formatDiagnostic, UserError } from '../dag/diagnostics.js';
 import { diskFullMessage, isDiskFull } from '../dag/disk-full.js';
-import { type DagFormat, formatDag } from './dag-command.js';
-import { runLog } from './log-command.js';
-import { doctorCommand, gcCommand, verifyCommand } from './maintenance-command.js';
+import type { DagFormat } from './dag-command.js';
 import { EXIT, ExitError } from './output.js';
-import { type RunFlags, runCommand } from './run-command.js';
-import { printStatus } from './status-command.js';
-import { why } from './why-command.js';
+import type { RunFlags } from './run-command.js';
 import {
   type GlobalOptions,
   openPipeline,
@@ -95,6 +92,7 @@ function buildProgram(): Command {
     )
     .action(async (targets: string[], _flags, cmd: Command) => {
       const o = optionsOf<RunFlags>(cmd);
+      const { runCommand } = await import('./run-command.js');
       done(await runCommand(targets, o, o));
     });
 
@@ -109,6 +107,7 @@ function buildProgram(): Command {
     .action(async (targets: string[], _flags, cmd: Command) => {
       const o = optionsOf<PipelineOptions & { json?: boolean; detail?: boolean }>(cmd);
       const pipeline = await openPipeline(o, o);
+      const { printStatus } = await import('./status-command.js');
       done(
         printStatus(pipeline, resolveWorkspace(o).root, targets, {
           json: o.json === true,
@@ -127,6 +126,7 @@ function buildProgram(): Command {
     .action(async (_flags, cmd: Command) => {
       const o = optionsOf<PipelineOptions & { format: DagFormat; expand?: boolean }>(cmd);
       const pipeline = await openPipeline(o, o);
+      const { formatDag } = await import('./dag-command.js');
       process.stdout.write(formatDag(pipeline, o.format, o.expand === true));
       done(EXIT.ok);
     });
@@ -138,6 +138,7 @@ function buildProgram(): Command {
     .option('--prov-json', 'print W3C PROV-JSON instead of text')
     .action(async (target: string, _flags, cmd: Command) => {
       const o = optionsOf<{ provJson?: boolean }>(cmd);
+      const { why } = await import('./why-command.js');
       process.stdout.write(
         why(target, resolveWorkspace(o).root, { provJson: o.provJson === true }),
       );
@@ -151,6 +152,7 @@ function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(async (_flags, cmd: Command) => {
       const o = optionsOf<{ limit: number; json?: boolean }>(cmd);
+      const { runLog } = await import('./log-command.js');
       process.stdout.write(
         runLog(resolveWorkspace(o).root, { limit: o.limit, json: o.json === true }),
       );
@@ -167,6 +169,7 @@ function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(async (_flags, cmd: Command) => {
       const o = optionsOf<{ dryRun?: boolean; scratch?: boolean; json?: boolean }>(cmd);
+      const { gcCommand } = await import('./maintenance-command.js');
       done(await gcCommand(o, o));
     });
 
@@ -194,13 +197,17 @@ function buildProgram(): Command {
       const o = optionsOf<
         PipelineOptions & { recompute?: boolean; repair?: boolean; json?: boolean; jobs: number }
       >(cmd);
+      const { verifyCommand } = await import('./maintenance-command.js');
       done(await verifyCommand(targets, o, o));
     });
 
   program
     .command('doctor')
     .description('report the ML backend in use and why the others are not')
-    .action(async () => done(await doctorCommand()));
+    .action(async () => {
+      const { doctorCommand } = await import('./maintenance-command.js');
+      done(await doctorCommand());
+    });
 
   return program;
 }
