@@ -47,7 +47,8 @@ describe.skipIf(cannotMount !== undefined).concurrent('a full disk', () => {
 
   test('a log that does not fit fails the talking stage, never the runner', async () => {
     const r = rig(4096);
-    r.fill(128 * 1024);
+    // Room for a fresh provenance.db with its WAL (about 140 KiB), not for talk's 230 KiB log.
+    r.fill(192 * 1024);
     const { result, events } = await r.events(['talk']);
     expectNoStackTrace(result);
     expect(result.code).toBe(1);
