@@ -11,13 +11,16 @@ export type StageReason =
   | { type: 'up-to-date' }
   | { type: 'never-run' }
   | { type: 'forced' }
-  | { type: 'assumed-fresh' }
+  /** `accepted`: what changed and was accepted (absent in events of older versions). */
+  | { type: 'assumed-fresh'; accepted?: StageReason[] }
   | {
       type: 'params-changed';
       changes: { path: string; from: Json | undefined; to: Json | undefined }[];
     }
   | { type: 'input-changed'; inputs: { name: string; stageId?: string; path?: string }[] }
   | { type: 'deps-changed'; paths: string[] }
+  | { type: 'tools-changed'; tools: { command: string; from?: string; to?: string }[] }
+  | { type: 'packages-changed'; packages: { name: string; from: string[]; to: string[] }[] }
   | { type: 'code-changed'; kind: string }
   | { type: 'upstream-will-run'; stageIds: string[] }
   | { type: 'output-missing' };
@@ -111,6 +114,21 @@ export function combineSinks(...sinks: EventSink[]): EventSink {
 
 const show = (v: Json | undefined): string => (v === undefined ? '(unset)' : JSON.stringify(v));
 
+/** `4.22.0`, or both installed copies, or `(none)`; an unchanged version means new contents. */
+const versions = (list: string[]): string => (list.length ? list.join(' + ') : '(none)');
+
+/** A tool output is quoted when short and on one line, else only said to have changed. */
+const shortOutput = (output: string | undefined): boolean =>
+  output === undefined || (output.length <= 60 && !output.includes('\n'));
+
+function formatTool(t: { command: string; from?: string; to?: string }): string {
+  const name = `tool '${t.command}'`;
+  if (t.from === undefined) return `${name} added`;
+  if (t.to === undefined) return `${name} removed`;
+  if (shortOutput(t.from) && shortOutput(t.to)) return `${name} ${t.from} -> ${t.to}`;
+  return `${name} output changed`;
+}
+
 /** One line, no hashes: `params.eps 0.3 -> 0.1`, `input model changed (train[normal,2])`. */
 export function formatReason(reason: StageReason): string {
   switch (reason.type) {
@@ -121,7 +139,9 @@ export function formatReason(reason: StageReason): string {
     case 'forced':
       return 'forced (--force)';
     case 'assumed-fresh':
-      return 'assumed fresh (--assume-fresh)';
+      return reason.accepted?.length
+        ? `assumed fresh (--assume-fresh), accepted: ${reason.accepted.map(formatReason).join('; ')}`
+        : 'assumed fresh (--assume-fresh)';
     case 'params-changed':
       return reason.changes
         .map((c) => `params.${c.path} ${show(c.from)} -> ${show(c.to)}`)
@@ -136,6 +156,16 @@ export function formatReason(reason: StageReason): string {
         .join(', ')}`;
     case 'deps-changed':
       return `deps changed: ${reason.paths.join(', ')}`;
+    case 'tools-changed':
+      return reason.tools.map(formatTool).join(', ');
+    case 'packages-changed':
+      return reason.packages
+        .map((p) =>
+          versions(p.from) === versions(p.to)
+            ? `package ${p.name} ${versions(p.to)} (contents changed)`
+            : `package ${p.name} ${versions(p.from)} -> ${versions(p.to)}`,
+        )
+        .join(', ');
     case 'code-changed':
       return `code of kind '${reason.kind}' changed`;
     case 'upstream-will-run':

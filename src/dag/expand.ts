@@ -36,6 +36,7 @@ interface Fields {
   params: Json;
   inputs: Json;
   deps: Json;
+  tools: Json;
 }
 
 const error = (message: string, location: SourceLocation, hint?: string): Diagnostic => ({
@@ -123,7 +124,7 @@ class Expander {
     return undefined;
   }
 
-  /** cmd/outs/env belong to `command`, which has no free-form params. */
+  /** cmd/outs/env/tools belong to `command`, which has no free-form params. */
   private fieldsFitKind(name: string, stage: StageDocument): boolean {
     const before = this.errors.length;
     if (stage.kind === COMMAND_KIND) {
@@ -137,12 +138,12 @@ class Expander {
       if (stage.params !== undefined)
         this.errors.push(
           error(
-            `stages.${name}.params: kind 'command' takes no params; expected cmd, outs and env (use \${...} inside them)`,
+            `stages.${name}.params: kind 'command' takes no params; expected cmd, outs, env and tools (use \${...} inside them)`,
             this.at(['stages', name, 'params'], 'key'),
           ),
         );
     } else {
-      for (const field of ['cmd', 'outs', 'env'] as const) {
+      for (const field of ['cmd', 'outs', 'env', 'tools'] as const) {
         if (stage[field] !== undefined)
           this.errors.push(
             error(
@@ -248,13 +249,18 @@ class Expander {
       stage.kind === COMMAND_KIND
         ? { cmd: field('cmd', ''), outs: field('outs', []), env: field('env', {}) }
         : field('params', {});
-    const fields = { params, inputs: field('inputs', {}), deps: field('deps', []) };
+    const fields = {
+      params,
+      inputs: field('inputs', {}),
+      deps: field('deps', []),
+      tools: field('tools', []),
+    };
     return this.errors.length > before ? undefined : fields;
   }
 
   /** What interpolation may have broken: params a mapping, refs and paths strings inside. */
   private fieldsAreValid(id: string, name: string, kind: string, fields: Fields): boolean {
-    const { params, inputs, deps } = fields;
+    const { params, inputs, deps, tools } = fields;
     if (!isObject(params)) {
       this.errors.push(
         error(
@@ -269,6 +275,7 @@ class Expander {
       this.allStrings(id, name, 'inputs', inputs),
       this.allStrings(id, name, 'deps', deps),
       this.allStrings(id, name, 'outs', outs),
+      this.allStrings(id, name, 'tools', tools),
     ];
     return (
       !strings.includes(false) &&
@@ -286,7 +293,7 @@ class Expander {
   ): StageDraft | undefined {
     const fields = this.interpolated(name, stage, binding);
     if (!fields || !this.fieldsAreValid(id, name, stage.kind, fields)) return undefined;
-    const { inputs, deps } = fields;
+    const { inputs, deps, tools } = fields;
     const draft: StageDraft = {
       id,
       name,
@@ -299,6 +306,7 @@ class Expander {
         path: ['stages', name, 'inputs', input],
       })),
       deps: deps as string[],
+      tools: tools as string[],
       location,
       order: this.drafts.length,
     };

@@ -2,11 +2,12 @@
  * The code fingerprint of a stage kind: sha256 over its module and every module it imports
  * by a relative path, each reduced to its token stream (comments and whitespace dropped),
  * so reformatting or commenting code reruns nothing while any real edit does. Reads files
- * (the only part of the key computation that does) and caches per process. Never follows
- * bare imports (packages): their versions are the lockfile's business.
+ * (the only part of the key computation that does) and caches per process. Bare imports
+ * (packages) are not fingerprinted but listed: packages.ts keys them by installed version.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -184,8 +185,8 @@ export function tokenize(source: string): string[] {
 
 const unquote = (text: string): string => text.slice(1, -1);
 
-/** Relative specifiers of static imports, re-exports, side-effect and literal dynamic imports. */
-export function relativeImports(tokens: readonly string[]): string[] {
+/** Specifiers of static imports, re-exports, side-effect and literal dynamic imports. */
+function importSpecifiers(tokens: readonly string[]): string[] {
   const specs: string[] = [];
   const isString = (t: string | undefined): t is string => t?.startsWith('"') ?? false;
   tokens.forEach((t, i) => {
@@ -197,7 +198,30 @@ export function relativeImports(tokens: readonly string[]): string[] {
       specs.push(unquote(afterParen));
     }
   });
-  return specs.filter((s) => s.startsWith('./') || s.startsWith('../'));
+  return specs;
+}
+
+const isRelative = (spec: string): boolean => spec.startsWith('./') || spec.startsWith('../');
+
+/** Relative specifiers: the local modules the fingerprint follows. */
+export const relativeImports = (tokens: readonly string[]): string[] =>
+  importSpecifiers(tokens).filter(isRelative);
+
+const BUILTINS: ReadonlySet<string> = new Set(builtinModules);
+
+/**
+ * Names of the packages a module imports by a bare specifier (`vega`, `@scope/x/sub` ->
+ * `@scope/x`). Node builtins, `#` subpath imports, URLs and absolute paths are not packages.
+ */
+export function packageImports(tokens: readonly string[]): string[] {
+  const names = new Set<string>();
+  for (const spec of importSpecifiers(tokens)) {
+    if (isRelative(spec) || /^[#/]|^[a-z][a-z0-9+.-]*:/i.test(spec)) continue;
+    const parts = spec.split('/');
+    const name = spec.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] as string);
+    if (!BUILTINS.has(name) && !BUILTINS.has(spec)) names.add(name);
+  }
+  return [...names];
 }
 
 /** `./x.js` may be `./x.ts` when running from source (tests); built code has the `.js`. */
@@ -214,7 +238,10 @@ function resolveLocal(fromFile: string, spec: string): string {
 interface ModuleCode {
   /** sha256 of the module's token stream. */
   digest: string;
+  /** Relative specifiers. */
   imports: string[];
+  /** Package names imported by bare specifiers. */
+  packages: string[];
 }
 
 const moduleCache = new Map<string, ModuleCode>();
@@ -227,7 +254,7 @@ function codeOf(file: string): ModuleCode {
     const digest = createHash('sha256')
       .update(tokens.map((t) => `${t.length}:${t}`).join(''))
       .digest('hex');
-    code = { digest, imports: relativeImports(tokens) };
+    code = { digest, imports: relativeImports(tokens), packages: packageImports(tokens) };
     moduleCache.set(file, code);
   }
   return code;
@@ -251,6 +278,22 @@ function localClosure(entry: string): string[] {
 
 const fingerprints = new Map<string, string>();
 
+function entryFile(moduleUrl: string): string {
+  if (!moduleUrl.startsWith('file:')) {
+    throw new Error(
+      `code fingerprint: '${moduleUrl}' is not a file: URL; expected import.meta.url of the kind's module`,
+    );
+  }
+  return fileURLToPath(moduleUrl);
+}
+
+/** Every package the kind's local module closure imports, with the file importing it. */
+export function importedPackages(moduleUrl: string): { file: string; name: string }[] {
+  return localClosure(entryFile(moduleUrl)).flatMap((file) =>
+    codeOf(file).packages.map((name) => ({ file, name })),
+  );
+}
+
 /**
  * sha256 hex over (path relative to the kind's module directory, token digest) of each module in
  * the closure, sorted by that path: absolute paths never enter, so moving the checkout
@@ -259,12 +302,7 @@ const fingerprints = new Map<string, string>();
 export function codeFingerprint(moduleUrl: string): string {
   const cached = fingerprints.get(moduleUrl);
   if (cached) return cached;
-  if (!moduleUrl.startsWith('file:')) {
-    throw new Error(
-      `code fingerprint: '${moduleUrl}' is not a file: URL; expected import.meta.url of the kind's module`,
-    );
-  }
-  const entry = fileURLToPath(moduleUrl);
+  const entry = entryFile(moduleUrl);
   const root = dirname(entry);
   const files = localClosure(entry)
     .map((file) => ({ file, name: relative(root, file).split(sep).join('/') }))

@@ -266,6 +266,7 @@ class GraphBuilder {
         params: draft.params,
         inputs: inputs.filter((i): i is StageInput => i !== undefined),
         deps: draft.deps,
+        tools: draft.tools,
         location: draft.location,
       });
     }

@@ -1,16 +1,17 @@
 /**
  * The cache key of a stage: sha256 of the canonical JSON of a typed record. Everything
- * that can change a stage's output is a field below, with why; everything else (the ML
- * backend, absolute paths, timestamps, the stage id) is deliberately absent so the cache
- * survives moves between machines. Pure; never reads files (digests are computed by the
- * store and handed in).
+ * that can change a stage's output and that the engine can see is a field below, with why;
+ * everything else (the ML backend, absolute paths, timestamps, the stage id) is deliberately
+ * absent so the cache survives moves between machines. What no field covers (the OS, the
+ * CPU, environment variables, Node itself) is listed in docs/caching.md. Pure; never reads
+ * files (digests and versions are computed elsewhere and handed in).
  */
 import { createHash } from 'node:crypto';
 import type { StageReason } from './events.js';
 import type { Json, JsonObject } from './pipeline-types.js';
 
 /** Bump when the meaning of a record changes, so old cache entries are not trusted. */
-export const KEY_SCHEMA_VERSION = 1;
+export const KEY_SCHEMA_VERSION = 2;
 
 export interface KeyRecord {
   /** The key format itself: a new format must never collide with an old entry. */
@@ -29,6 +30,13 @@ export interface KeyRecord {
   inputs: Record<string, string[]>;
   /** Workspace-relative dep path -> content digest: a command's script is part of what it does. */
   deps: Record<string, string>;
+  /** Package name -> installed version(s), each with the lockfile's integrity hash where
+   * there is one, of every package the kind's code imports, transitively: a new library
+   * (`npm update`) can change the numbers as much as an edit can. The ML backend's
+   * packages are left out (provenance records them). */
+  packages: Record<string, string[]>;
+  /** A command stage's declared `tools:` command -> what it printed (see toolOutput). */
+  tools: Record<string, string>;
 }
 
 /** JSON with object keys sorted at every depth, so key order in the YAML cannot matter. */
@@ -87,10 +95,53 @@ function changedNames<T>(
   return names.filter((n) => !same(from[n], to[n]));
 }
 
+/** The version part of a package id (`4.22.0 sha512-...` -> `4.22.0`), for messages. */
+const versionOf = (id: string): string => id.split(' ')[0] as string;
+
+function packageChanges(
+  from: Record<string, string[]>,
+  to: Record<string, string[]>,
+): { name: string; from: string[]; to: string[] }[] {
+  return changedNames(from, to, sameList).map((name) => ({
+    name,
+    from: (from[name] ?? []).map(versionOf),
+    to: (to[name] ?? []).map(versionOf),
+  }));
+}
+
+/** Changes of the code a stage runs rather than of what it is given: what --assume-fresh may accept. */
+export type EnvironmentChange = Extract<
+  StageReason,
+  { type: 'tools-changed' | 'packages-changed' | 'code-changed' }
+>;
+
+/** Every way the tools, packages and code of `next` differ from `previous`, in that order. */
+export function environmentChanges(previous: KeyRecord, next: KeyRecord): EnvironmentChange[] {
+  const codeChanged: EnvironmentChange = { type: 'code-changed', kind: next.kind };
+  // A record of another key format (an older advrob-dag) lacks fields to compare with.
+  if (previous.schemaVersion !== next.schemaVersion) return [codeChanged];
+  const changes: EnvironmentChange[] = [];
+  const tools = changedNames(previous.tools, next.tools, (a, b) => a === b);
+  if (tools.length)
+    changes.push({
+      type: 'tools-changed',
+      tools: tools.map((command) => ({
+        command,
+        from: previous.tools[command],
+        to: next.tools[command],
+      })),
+    });
+  const packages = packageChanges(previous.packages, next.packages);
+  if (packages.length) changes.push({ type: 'packages-changed', packages });
+  if (previous.codeFingerprint !== next.codeFingerprint || previous.kind !== next.kind)
+    changes.push(codeChanged);
+  return changes;
+}
+
 /**
  * Why `next` differs from the last recorded `previous`, without hashes. When several
- * things changed, the first of params, inputs, deps, code is reported: the one a user
- * most likely did on purpose.
+ * things changed, the first of params, inputs, deps, tools, packages, code is reported: the
+ * one a user most likely did on purpose.
  */
 export function explainChange(previous: KeyRecord | undefined, next: KeyRecord): StageReason {
   if (!previous) return { type: 'never-run' };
@@ -100,12 +151,5 @@ export function explainChange(previous: KeyRecord | undefined, next: KeyRecord):
   if (inputs.length) return { type: 'input-changed', inputs: inputs.map((name) => ({ name })) };
   const deps = changedNames(previous.deps, next.deps, (a, b) => a !== undefined && a === b);
   if (deps.length) return { type: 'deps-changed', paths: deps };
-  if (
-    previous.codeFingerprint !== next.codeFingerprint ||
-    previous.kind !== next.kind ||
-    previous.schemaVersion !== next.schemaVersion
-  ) {
-    return { type: 'code-changed', kind: next.kind };
-  }
-  return { type: 'up-to-date' };
+  return environmentChanges(previous, next)[0] ?? { type: 'up-to-date' };
 }

@@ -1,8 +1,8 @@
 /**
  * The engine's one door to cache keys: builds a stage's key record (engine-core's KeyRecord)
- * from its kind, params and input/dep digests, hashes it with `computeKey`, and explains
- * changes with `explainChange`. Pure apart from engine-core's code fingerprint (reads the
- * kind's module files once per process).
+ * from its kind, params, input/dep digests, package versions and tool outputs, hashes it
+ * with `computeKey`, and explains changes with `explainChange`. Pure apart from engine-core's
+ * code fingerprint (reads the kind's module files once per process).
  */
 import type { StageReason } from './events.js';
 import { codeFingerprint } from './fingerprint.js';
@@ -17,6 +17,8 @@ export function keyOf(parts: {
   params: JsonObject;
   inputs: Record<string, string[]>;
   deps: Record<string, string>;
+  packages: Record<string, string[]>;
+  tools: Record<string, string>;
 }): { key: string; record: KeyRecord } {
   const record: KeyRecord = {
     schemaVersion: KEY_SCHEMA_VERSION,
@@ -25,6 +27,8 @@ export function keyOf(parts: {
     params: parts.params,
     inputs: parts.inputs,
     deps: parts.deps,
+    packages: parts.packages,
+    tools: parts.tools,
   };
   return { key: computeKey(record), record };
 }

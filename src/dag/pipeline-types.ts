@@ -39,6 +39,8 @@ export interface ConcreteStage {
   inputs: StageInput[];
   /** Workspace files or directories (relative paths) hashed by content, e.g. a command's script. */
   deps: string[];
+  /** A command stage's `tools:`: commands whose output enters its key ([] for other kinds). */
+  tools: string[];
   /** Where the stage was declared, for diagnostics and `status` output. */
   location: SourceLocation;
 }

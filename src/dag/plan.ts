@@ -1,18 +1,23 @@
 /**
  * Decides, stage by stage in topological order, whether a stage is up to date and why not:
  * input digests come from upstream output trees and workspace deps (through the stat cache),
- * the key from engine-core's key record, the reason from comparing with the last finished
- * execution of the same stage id. Reads the store; never writes it (`run` does).
+ * package versions from the kind's installed imports, tool outputs from running each
+ * declared tool once, the key from engine-core's key record, the reason from comparing with
+ * the last finished execution of the same stage id. Reads the store; never writes it (`run`
+ * does).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Diagnostic, UserError } from './diagnostics.js';
 import type { StageReason, StatusEntry } from './events.js';
+import { environmentChanges } from './key.js';
 import { type KeyRecord, keyOf, reasonFor } from './keying.js';
+import { PackageReader } from './packages.js';
 import type { ConcreteStage, Pipeline } from './pipeline-types.js';
 import type { StageKind, StageRegistry } from './stage-kind.js';
 import type { StatCache } from './stat-cache.js';
 import { type StageRecord, type Store, subtreeDigest, type TreeManifest } from './store.js';
+import { ToolProbe } from './tools.js';
 
 /** Where a stage stands once its upstream is known. */
 export type StageState =
@@ -45,6 +50,9 @@ export interface PlanOptions {
 
 export class Planner {
   private readonly manifests = new Map<string, TreeManifest>();
+  /** One per plan (a run, a status): packages are read and tools run once each. */
+  private readonly packages = new PackageReader();
+  private readonly tools: ToolProbe;
   readonly byId: Map<string, ConcreteStage>;
 
   constructor(
@@ -56,6 +64,7 @@ export class Planner {
     readonly options: PlanOptions,
   ) {
     this.byId = new Map(pipeline.stages.map((s) => [s.id, s]));
+    this.tools = new ToolProbe(workspace);
   }
 
   kindOf(stage: ConcreteStage): StageKind {
@@ -119,17 +128,40 @@ export class Planner {
     return out;
   }
 
+  /** What each of the stage's tools printed; a tool that fails is the user's to fix. */
+  toolOutputs(stage: ConcreteStage): Record<string, string> {
+    const out: Record<string, string> = {};
+    const failed: Diagnostic[] = [];
+    for (const command of stage.tools) {
+      const result = this.tools.probe(command);
+      if (result.ok) out[command] = result.output;
+      else
+        failed.push({
+          severity: 'error',
+          message: `stage '${stage.id}': tool '${command}' ${result.message}`,
+          location: stage.location,
+          hint: 'a tool command must exit 0; it runs with /bin/sh in the workspace',
+        });
+    }
+    if (failed.length > 0) throw new UserError(failed);
+    return out;
+  }
+
   /**
    * The state of `stage` given the trees of its upstream stages (all fresh). `force`d stages
-   * are stale; an `assumeFresh` stage whose only change is its code takes the old output.
+   * are stale; an `assumeFresh` stage whose only changes are its code, packages or tools
+   * takes the old output, and its reason says what was accepted.
    */
   decide(stage: ConcreteStage, treeOf: (stageId: string) => string): StageState {
     const problems: string[] = [];
+    const kind = this.kindOf(stage);
     const { key, record } = keyOf({
-      kind: this.kindOf(stage),
+      kind,
       params: stage.params,
       inputs: this.inputDigests(stage, treeOf, problems),
       deps: this.depDigests(stage),
+      packages: this.packages.versionsOf(kind.module, kind.runtimePackages),
+      tools: this.toolOutputs(stage),
     });
     const previousKey = this.store.readHead(stage.id);
     const previous = previousKey ? this.store.readRecord(previousKey) : undefined;
@@ -156,8 +188,10 @@ export class Planner {
     if (fs.existsSync(this.store.recordPath(key))) return stale({ type: 'output-missing' });
     if (!previous) return stale({ type: 'never-run' });
     const reason = reasonFor(stage, previous.keyRecord, record);
+    // The reason is an environment change only when params, inputs and deps are unchanged.
+    const accepted = environmentChanges(previous.keyRecord, record);
     if (
-      reason.type === 'code-changed' &&
+      accepted[0]?.type === reason.type &&
       this.options.assumeFresh.has(stage.id) &&
       problems.length === 0
     ) {
@@ -167,7 +201,7 @@ export class Planner {
         record,
         outputTree: previous.outputTree,
         manifest: this.manifest(previous.outputTree),
-        reason: { type: 'assumed-fresh' },
+        reason: { type: 'assumed-fresh', accepted },
         assumedFrom: previous,
       };
     }

@@ -64,6 +64,11 @@ const stage: JsonObject = {
       description: 'kind command: extra environment variables.',
       additionalProperties: { type: 'string' },
     },
+    tools: {
+      ...stringList,
+      description:
+        'kind command: shell commands whose output identifies a tool it uses (python3 --version), run once per run; their output enters the key.',
+    },
   },
   required: ['kind'],
   additionalProperties: false,
@@ -127,6 +132,7 @@ export interface StageDocument {
   cmd?: string;
   outs?: string[];
   env?: Record<string, string>;
+  tools?: string[];
 }
 
 /** pipeline.yaml after schema validation. */

@@ -76,6 +76,12 @@ export interface StageKind<P extends JsonObject = JsonObject> {
    * and its local imports as built, comments and formatting removed) enters the cache key.
    */
   module: string;
+  /**
+   * Packages the kind chooses among at run time (the ML backend): kept out of the key with
+   * whatever only they bring in, so a cache moves between machines; the kind records the
+   * one it used in provenance. Every other package its code imports is keyed by version.
+   */
+  runtimePackages?: readonly string[];
   run(ctx: StageContext<P>): Promise<void>;
 }
 

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import type { JsonObject } from '../dag/pipeline-types.js';
 import { defineStage } from '../dag/stage-kind.js';
-import { startBackend } from './backend.js';
+import { ML_BACKEND_PACKAGES, startBackend } from './backend.js';
 import { fetchedDataset, inputPath, readJson, writeJson } from './io.js';
 import type { SelectionFile } from './select.js';
 import type { HistoryFile } from './train.js';
@@ -103,6 +103,7 @@ export const attack = defineStage<AttackParams>({
   outputs: ['adversarial.npy', 'labels.npy', 'test_indices.npy', 'distances.json', 'attack.json'],
   resources: { cpu: 1 },
   module: import.meta.url,
+  runtimePackages: ML_BACKEND_PACKAGES,
   async run(ctx) {
     const p = ctx.params;
     const c = p.config;

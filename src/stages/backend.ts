@@ -4,6 +4,10 @@
  * provenance is where a user finds out what computed a result (`advrob-dag why`).
  */
 import type { StageContext } from '../dag/stage-kind.js';
+import { BACKEND_PACKAGES } from '../ml/backend-choice.js';
+
+/** A kind that starts a backend leaves these out of its key (`StageKind.runtimePackages`). */
+export const ML_BACKEND_PACKAGES: readonly string[] = Object.values(BACKEND_PACKAGES);
 
 export async function startBackend(ctx: Pick<StageContext, 'log' | 'annotate'>): Promise<string> {
   const { initBackend } = await import('../ml/backend.js');

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { defineStage } from '../dag/stage-kind.js';
-import { startBackend } from './backend.js';
+import { ML_BACKEND_PACKAGES, startBackend } from './backend.js';
 import {
   fetchedDataset,
   forEachSnapshot,
@@ -58,6 +58,7 @@ export const evaluate = defineStage<EvaluateParams>({
   outputs: ['asr.json', 'asr.csv'],
   resources: { cpu: 1 },
   module: import.meta.url,
+  runtimePackages: ML_BACKEND_PACKAGES,
   async run(ctx) {
     const p = ctx.params;
     await startBackend(ctx);

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { JsonObject } from '../dag/pipeline-types.js';
 import { defineStage } from '../dag/stage-kind.js';
-import { startBackend } from './backend.js';
+import { ML_BACKEND_PACKAGES, startBackend } from './backend.js';
 import { fetchedDataset, forEachSnapshot, inputPath, writeCsv, writeJson } from './io.js';
 
 type NormParam = 'inf' | 1 | 2;
@@ -104,6 +104,7 @@ export const metrics = defineStage<MetricsParams>({
   outputs: ['metrics.json', 'metrics.csv'],
   resources: { cpu: 1 },
   module: import.meta.url,
+  runtimePackages: ML_BACKEND_PACKAGES,
   async run(ctx) {
     const p = ctx.params;
     await startBackend(ctx);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { defineStage } from '../dag/stage-kind.js';
 import type { LeNetActivation } from '../ml/lenet.js';
 import type { OptimizerName } from '../ml/optimizers.js';
-import { startBackend } from './backend.js';
+import { ML_BACKEND_PACKAGES, startBackend } from './backend.js';
 import { fetchedDataset, inputPath, writeJson } from './io.js';
 import type { FoldFile } from './split.js';
 
@@ -79,6 +79,7 @@ export const train = defineStage<TrainParams>({
   outputs: ['snapshots/epoch-NNN/{model.json,weights.bin}', 'history.json'],
   resources: { cpu: 1 },
   module: import.meta.url,
+  runtimePackages: ML_BACKEND_PACKAGES,
   async run(ctx) {
     const p = ctx.params;
     await startBackend(ctx);

@@ -150,7 +150,7 @@ export const errorCases: ErrorCase[] = [
     yaml: y(...head, '  train:', '    kidn: train'),
     expected: [
       "pipeline.yaml:20:3: stages.train: missing required key 'kind'",
-      "pipeline.yaml:21:5: stages.train: unknown key 'kidn'; expected one of kind, params, inputs, foreach, deps, cmd, outs, env (did you mean 'kind'?)",
+      "pipeline.yaml:21:5: stages.train: unknown key 'kidn'; expected one of kind, params, inputs, foreach, deps, cmd, outs, env, tools (did you mean 'kind'?)",
     ],
   },
   {
@@ -219,6 +219,33 @@ export const errorCases: ErrorCase[] = [
     ],
   },
   {
+    name: 'tools on a non-command kind',
+    yaml: y(
+      ...head,
+      '  train:',
+      '    kind: train',
+      '    tools: [python3 --version]',
+      '    params: { epochs: 1 }',
+      '    inputs: { data: data, split: split }',
+    ),
+    expected: [
+      "pipeline.yaml:22:5: stages.train.tools: only kind 'command' has 'tools'; this stage is kind 'train'",
+    ],
+  },
+  {
+    name: 'tools is a string',
+    yaml: y(
+      ...head,
+      '  shout:',
+      '    kind: command',
+      '    cmd: echo',
+      '    tools: python3 --version',
+    ),
+    expected: [
+      'pipeline.yaml:23:12: stages.shout.tools: wrong type; expected a list, got "python3 --version"',
+    ],
+  },
+  {
     name: 'command without cmd',
     yaml: y(...head, '  shout:', '    kind: command', '    outs: [a.txt]'),
     expected: [
@@ -229,7 +256,7 @@ export const errorCases: ErrorCase[] = [
     name: 'command with params',
     yaml: y(...head, '  shout:', '    kind: command', '    cmd: echo', '    params: { a: 1 }'),
     expected: [
-      "pipeline.yaml:23:5: stages.shout.params: kind 'command' takes no params; expected cmd, outs and env (use %{...} inside them)",
+      "pipeline.yaml:23:5: stages.shout.params: kind 'command' takes no params; expected cmd, outs, env and tools (use %{...} inside them)",
     ],
   },
   {

@@ -221,6 +221,8 @@ describe('loadPipeline', () => {
           params: s.params,
           inputs: {},
           deps: {},
+          packages: {},
+          tools: {},
         }),
       );
     expect(keyOf(b)).toEqual(keyOf(a));

@@ -40,6 +40,7 @@ const stage: ConcreteStage = {
   params: { n: 1 },
   inputs: [],
   deps: [],
+  tools: [],
   location: { file: 'pipeline.yaml', line: 1, column: 1 },
 };
 const pipeline: Pipeline = {
