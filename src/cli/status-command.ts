@@ -30,6 +30,7 @@ export function printStatus(
   });
   const { entries, states } = planner.plan(selectStages(pipeline, targets));
   if (fs.existsSync(paths.cache)) statCache.save();
+  planner.packages.save();
   const view = new ArtifactsView(paths.artifacts, store);
   const artifacts = entries.flatMap((e) => {
     const state = states.get(e.id);

@@ -213,9 +213,12 @@ const BUILTINS: ReadonlySet<string> = new Set(builtinModules);
  * Names of the packages a module imports by a bare specifier (`vega`, `@scope/x/sub` ->
  * `@scope/x`). Node builtins, `#` subpath imports, URLs and absolute paths are not packages.
  */
-export function packageImports(tokens: readonly string[]): string[] {
+export const packageImports = (tokens: readonly string[]): string[] =>
+  packageNames(importSpecifiers(tokens));
+
+function packageNames(specs: readonly string[]): string[] {
   const names = new Set<string>();
-  for (const spec of importSpecifiers(tokens)) {
+  for (const spec of specs) {
     if (isRelative(spec) || /^[#/]|^[a-z][a-z0-9+.-]*:/i.test(spec)) continue;
     const parts = spec.split('/');
     const name = spec.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] as string);
@@ -254,14 +257,19 @@ function codeOf(file: string): ModuleCode {
     const digest = createHash('sha256')
       .update(tokens.map((t) => `${t.length}:${t}`).join(''))
       .digest('hex');
-    code = { digest, imports: relativeImports(tokens), packages: packageImports(tokens) };
+    const specs = importSpecifiers(tokens);
+    code = { digest, imports: specs.filter(isRelative), packages: packageNames(specs) };
     moduleCache.set(file, code);
   }
   return code;
 }
 
+const closures = new Map<string, string[]>();
+
 /** The module and everything it reaches through relative imports. */
 function localClosure(entry: string): string[] {
+  const cached = closures.get(entry);
+  if (cached) return cached;
   const seen = new Set<string>([entry]);
   const queue = [entry];
   for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
@@ -273,7 +281,9 @@ function localClosure(entry: string): string[] {
       }
     }
   }
-  return [...seen];
+  const files = [...seen];
+  closures.set(entry, files);
+  return files;
 }
 
 const fingerprints = new Map<string, string>();

@@ -50,8 +50,9 @@ export interface PlanOptions {
 
 export class Planner {
   private readonly manifests = new Map<string, TreeManifest>();
-  /** One per plan (a run, a status): packages are read and tools run once each. */
-  private readonly packages = new PackageReader();
+  /** One per plan (a run, a status): packages are read and tools run once each. Its
+   * owner saves `packages` (like the stat cache) when the plan is done. */
+  readonly packages: PackageReader;
   private readonly tools: ToolProbe;
   readonly byId: Map<string, ConcreteStage>;
 
@@ -64,6 +65,7 @@ export class Planner {
     readonly options: PlanOptions,
   ) {
     this.byId = new Map(pipeline.stages.map((s) => [s.id, s]));
+    this.packages = new PackageReader(path.join(store.cacheDir, 'package-cache.json'));
     this.tools = new ToolProbe(workspace);
   }
 

@@ -226,8 +226,9 @@ export async function runPipeline(
   await Promise.all(settled.values());
   try {
     statCache.save();
+    planner.packages.save();
   } catch {
-    // only a cache of digests: the next run re-hashes what it lacks
+    // only caches of digests and package versions: the next run reads what they lack
   }
   flush();
   const status: RunStatus = opts.signal.aborted

@@ -116,4 +116,26 @@ describe('PackageReader', () => {
       pkg('node_modules/gamma', { name: 'gamma', version: '0.1.0', dependencies: { delta: '^1' } });
     }
   });
+
+  test('what was read persists: the next process parses no unchanged package.json', () => {
+    const cacheFile = join(root, 'cache', 'package-cache.json');
+    mkdirSync(dirname(cacheFile), { recursive: true });
+    const first = new PackageReader(cacheFile);
+    const expected = first.versionsOf(kindUrl, ['backend']);
+    expect(first.parsed).toBe(7);
+    first.save();
+
+    const second = new PackageReader(cacheFile);
+    expect(second.versionsOf(kindUrl, ['backend'])).toEqual(expected);
+    expect(second.parsed).toBe(0);
+
+    pkg('node_modules/gamma', { name: 'gamma', version: '0.10.0', dependencies: { delta: '^1' } });
+    try {
+      const third = new PackageReader(cacheFile);
+      expect(third.versionsOf(kindUrl, ['backend']).gamma).toEqual(['0.10.0']);
+      expect(third.parsed).toBe(1);
+    } finally {
+      pkg('node_modules/gamma', { name: 'gamma', version: '0.1.0', dependencies: { delta: '^1' } });
+    }
+  });
 });
