@@ -15,6 +15,7 @@ import {
   cli,
   failedLogs,
   makeTinyWorkspace,
+  ROOT,
   SIDE,
   started,
   TEST,
@@ -172,6 +173,20 @@ describe('tiny profile through every stage kind', () => {
     expect(html).not.toMatch(/\s(src|href)="(?!data:)/);
     for (const k of runs) expect(html).toContain(`evaluate[${k}]`);
     expect(existsSync(art('report', 'tables.md'))).toBe(true);
+  });
+
+  it('keys hold the packages each kind imports but not the backend, which `why` shows', () => {
+    const key = readFileSync(join(ws, 'cache', 'heads', `train[${D},normal,0]`), 'utf8').trim();
+    const record = JSON.parse(readFileSync(join(ws, 'cache', 'stages', `${key}.json`), 'utf8'))
+      .keyRecord as { packages: Record<string, string[]> };
+    const core = JSON.parse(
+      readFileSync(join(ROOT, 'node_modules/@tensorflow/tfjs-core/package.json'), 'utf8'),
+    ) as { version: string };
+    expect(record.packages['@tensorflow/tfjs-core']?.[0]).toMatch(new RegExp(`^${core.version}`));
+    expect(record.packages['@tensorflow/tfjs-backend-cpu']).toBeUndefined();
+    expect(record.packages['@tensorflow/tfjs-backend-wasm']).toBeUndefined();
+    const why = cli(ws, ['why', art(`train[${D},normal,0]`, 'history.json')]);
+    expect(why.stdout).toMatch(/"backendPackage":"@tensorflow\/tfjs-backend-cpu@\d/);
   });
 });
 
