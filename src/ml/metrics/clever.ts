@@ -54,7 +54,7 @@ export const CLEVER_DEFAULTS = {
   cInit: 1,
   poolFactor: 10,
   output: 'probabilities',
-  gradientBatchSize: 1024,
+  gradientBatchSize: 512,
 } as const satisfies Partial<CleverParams>;
 
 export type CleverOptions = Pick<CleverParams, 'nbBatches' | 'batchSize' | 'radius' | 'norm'> &
