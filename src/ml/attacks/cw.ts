@@ -272,6 +272,12 @@ async function attackBatch(
           const bestLoss = loss.slice();
           const bestLr = new Float64Array(n);
           const halving = new Float64Array(n);
+          // The outputs and distance at each row's best trial: the update moves the row to
+          // exactly that point (the same operations on the same values), so they are reused
+          // instead of running the model there again.
+          const k = z.length / n;
+          const bestZ = new Float32Array(n * k);
+          const bestL2 = new Float64Array(n);
           const tryRates = (mask: Uint8Array): void => {
             const rows = rowsOf(mask);
             const trial = trialPoint(xAdvTanh, pert, lr);
@@ -280,11 +286,11 @@ async function attackBatch(
             for (const [r, i] of rows.entries()) {
               l2[i] = ev.l2[r] as number;
               loss[i] = ev.loss[r] as number;
-            }
-            for (let i = 0; i < n; i++) {
               if (at(loss, i) < at(bestLoss, i)) {
                 bestLr[i] = lr[i] as number;
                 bestLoss[i] = loss[i] as number;
+                bestZ.set(ev.z.subarray(r * k, (r + 1) * k), i * k);
+                bestL2[i] = l2[i] as number;
               }
             }
           };
@@ -323,13 +329,11 @@ async function attackBatch(
             const nextAdv = tf.tidy(() => selectRows(update, fromTanh(xAdvTanh), xAdv));
             xAdv.dispose();
             xAdv = nextAdv;
-            const rows = rowsOf(update);
-            const ev = objective(xAdv, c, rows);
-            const k = ev.z.length / rows.length;
-            for (const [r, i] of rows.entries()) {
-              z.set(ev.z.subarray(r * k, (r + 1) * k), i * k);
-              l2[i] = ev.l2[r] as number;
-              loss[i] = ev.loss[r] as number;
+            for (let i = 0; i < n; i++) {
+              if (!update[i]) continue;
+              z.set(bestZ.subarray(i * k, (i + 1) * k), i * k);
+              l2[i] = bestL2[i] as number;
+              loss[i] = bestLoss[i] as number;
             }
             success = Uint8Array.from(loss, (v, i) => (v - at(l2, i) <= 0 ? 1 : 0));
             for (let i = 0; i < n; i++) if (success[i]) overall[i] = 1;
