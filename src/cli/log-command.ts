@@ -3,9 +3,12 @@
  * Read-only; no lock.
  */
 import * as fs from 'node:fs';
-import { Provenance } from '../dag/provenance.js';
+import { type FailedAttempt, Provenance } from '../dag/provenance.js';
 import { workspacePaths } from '../dag/run.js';
 import { formatDuration } from '../ui/text.js';
+
+const attemptLine = (f: FailedAttempt): string =>
+  `    ${f.retried ? 'retried' : 'failed '} ${f.stageId}${f.attempt > 1 || f.retried ? ` attempt ${f.attempt}` : ''}${f.cause ? ` (${f.cause})` : ''}  log ${f.logPath ?? '-'}`;
 
 export function runLog(root: string, opts: { limit: number; json: boolean }): string {
   const file = workspacePaths(root).provenance;
@@ -18,6 +21,7 @@ export function runLog(root: string, opts: { limit: number; json: boolean }): st
         ran: 0,
         cached: 0,
         failed: 0,
+        retried: 0,
         'assumed-fresh': 0,
         ...summary.counts,
       };
@@ -48,9 +52,9 @@ export function runLog(root: string, opts: { limit: number; json: boolean }): st
       const took =
         run.ended_at === null ? 'unfinished' : formatDuration(run.ended_at - run.started_at);
       lines.push(
-        `${run.id}  ${new Date(run.started_at).toISOString()}  ${run.status.padEnd(11)} ${took.padStart(6)}  ran ${counts.ran} cached ${counts.cached} failed ${counts.failed}${counts['assumed-fresh'] ? ` assumed-fresh ${counts['assumed-fresh']}` : ''}  advrob-dag ${(JSON.parse(run.argv) as string[]).join(' ')}`,
+        `${run.id}  ${new Date(run.started_at).toISOString()}  ${run.status.padEnd(11)} ${took.padStart(6)}  ran ${counts.ran} cached ${counts.cached} failed ${counts.failed}${counts.retried ? ` retried ${counts.retried}` : ''}${counts['assumed-fresh'] ? ` assumed-fresh ${counts['assumed-fresh']}` : ''}  advrob-dag ${(JSON.parse(run.argv) as string[]).join(' ')}`,
       );
-      for (const f of failures) lines.push(`    failed ${f.stageId}  log ${f.logPath ?? '-'}`);
+      for (const f of failures) lines.push(attemptLine(f));
     }
     return `${lines.join('\n')}\n`;
   } finally {

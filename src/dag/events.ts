@@ -3,6 +3,7 @@
  * the plain line logger and the `--json` NDJSON writer are three consumers of this union.
  * Every event is plain JSON (it is written verbatim as NDJSON).
  */
+import type { FailureCause } from './executor.js';
 import type { Json } from './pipeline-types.js';
 import type { StageProgress } from './stage-kind.js';
 
@@ -78,6 +79,20 @@ export type EngineEvent =
       signal: string | null;
       logPath: string;
       logTail: string[];
+    }
+  | {
+      /** An attempt failed for a cause the stage's retry policy covers; another follows. */
+      type: 'stage-retrying';
+      time: number;
+      stageId: string;
+      kind: string;
+      /** The attempt that failed (1 = the first run) and how many are allowed in all. */
+      attempt: number;
+      attempts: number;
+      cause: FailureCause;
+      message: string;
+      delayMs: number;
+      logPath: string;
     }
   | { type: 'stage-skipped'; time: number; stageId: string; kind: string; failedDependency: string }
   | { type: 'run-interrupting'; time: number; signal: string }
@@ -188,4 +203,10 @@ export interface StatusEntry {
 /** What `dag` renders: stages and the ids they read from. */
 export interface DagView {
   stages: { id: string; name: string; kind: string; dependsOn: string[] }[];
+}
+
+/** `attempt 1 of 3 failed (signal): stage process killed by SIGKILL; trying again in 1s`. */
+export function formatRetry(event: Extract<EngineEvent, { type: 'stage-retrying' }>): string {
+  const wait = event.delayMs < 1000 ? `${event.delayMs}ms` : `${Math.round(event.delayMs / 1000)}s`;
+  return `attempt ${event.attempt} of ${event.attempts} failed (${event.cause}): ${event.message}; trying again in ${wait} (log ${event.logPath})`;
 }

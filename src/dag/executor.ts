@@ -168,16 +168,7 @@ function runInChild(job: StageJob, hooks: StageHooks, signal: AbortSignal): Prom
           ? { ok: true }
           : error
             ? reportedFailure(error, job.outDir, code, sig, logTail)
-            : {
-                ok: false,
-                cause: sig ? 'signal' : 'exit',
-                message: sig
-                  ? `stage process killed by ${sig}`
-                  : `stage process exited with code ${code} before reporting completion`,
-                exitCode: code,
-                signal: sig,
-                logTail,
-              };
+            : unreportedFailure(code, sig, logTail);
       resolve(out.close(outcome, code, sig));
     });
   });
@@ -236,7 +227,33 @@ function logFailed(
   return { ok: false, cause, message: failure.message, exitCode, signal, logTail };
 }
 
-/** The stage reported an error: its own fault, unless a signal or a full disk did it. */
+/** V8's last words when a heap limit is reached (`--max-old-space-size`, or the default). */
+const HEAP_EXHAUSTED = /JavaScript heap out of memory|Reached heap limit/;
+
+/** The stage process ended without saying why: killed, crashed, or out of memory. */
+function unreportedFailure(
+  code: number | null,
+  signal: string | null,
+  logTail: string[],
+): StageOutcome {
+  const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
+  const outOfMemory = logTail.some((l) => HEAP_EXHAUSTED.test(l));
+  return {
+    ok: false,
+    cause: outOfMemory ? 'out-of-memory' : signal ? 'signal' : 'exit',
+    message: outOfMemory
+      ? `stage process ran out of memory (${how})`
+      : `stage process ${how}${signal ? '' : ' before reporting completion'}`,
+    exitCode: code,
+    signal,
+    logTail,
+  };
+}
+
+/**
+ * The stage reported an error: its own fault, unless a signal, a full disk or the heap
+ * limit of a Node process it ran did it.
+ */
 function reportedFailure(
   error: StageError,
   outDir: string,
@@ -255,10 +272,11 @@ function reportedFailure(
       logTail,
     };
   const killedBy = error.signal ?? null;
+  const outOfMemory = logTail.some((l) => HEAP_EXHAUSTED.test(l));
   return {
     ok: false,
-    cause: killedBy ? 'signal' : 'exit',
-    message: error.message,
+    cause: outOfMemory ? 'out-of-memory' : killedBy ? 'signal' : 'exit',
+    message: outOfMemory ? `out of memory: ${error.message}` : error.message,
     exitCode: killedBy ? null : exitCode,
     signal: killedBy ?? signal,
     logTail,

@@ -3,6 +3,7 @@
  * engine (store, scheduler, executor). Produced once from pipeline.yaml, then trusted.
  */
 import type { SourceLocation } from './diagnostics.js';
+import type { RetryPolicy } from './retry.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -54,6 +55,8 @@ export interface Pipeline {
   params: JsonObject;
   /** How stages run (interpolated); never part of a key. */
   runtime: { backend?: string };
+  /** Stage name -> when its failed stages run again; never part of a key. */
+  retry: Record<string, RetryPolicy>;
   /** Topological order: every stage appears after all stages it reads from. */
   stages: ConcreteStage[];
   /** name -> ids of its expansions (a non-foreach stage maps to [its id]). */

@@ -13,6 +13,7 @@ import { buildGraph } from './graph.js';
 import { parseYaml, type YamlSource } from './load.js';
 import { applyProfile, applySets, interpolateValue } from './params.js';
 import type { Json, JsonObject, LoadOptions, Pipeline } from './pipeline-types.js';
+import { retryPolicy } from './retry.js';
 import { type PipelineDocument, pipelineSchema } from './schema.js';
 import type { StageRegistry } from './stage-kind.js';
 import { dottedPath, validateAgainst } from './validate.js';
@@ -111,6 +112,12 @@ export function loadPipeline(
     profile: opts.profile ?? null,
     params: params.value,
     runtime: runtime.value,
+    retry: Object.fromEntries(
+      Object.entries(doc.value.stages).map(([name, stage]) => [
+        name,
+        retryPolicy(stage, doc.value.runtime ?? {}),
+      ]),
+    ),
     stages: graph.stages,
     groups: graph.groups,
   });

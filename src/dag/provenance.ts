@@ -6,7 +6,8 @@
  */
 import Database from 'better-sqlite3';
 
-export type ExecutionStatus = 'ran' | 'cached' | 'failed' | 'assumed-fresh';
+/** `retried`: an attempt that failed and was run again (see `attempt` and `cause`). */
+export type ExecutionStatus = 'ran' | 'cached' | 'failed' | 'retried' | 'assumed-fresh';
 
 export interface RunRow {
   id: string;
@@ -35,6 +36,19 @@ export interface ExecutionRow {
   output_tree: string | null;
   /** JSON of what the stage reported with ctx.annotate (e.g. its ML backend). */
   facts: string;
+  /** 1 for the first attempt at the stage in this run, 2 for its first retry, ... */
+  attempt: number;
+  /** Why a failed or retried attempt failed (executor.ts FailureCause). */
+  cause: string | null;
+}
+
+/** A failed attempt at a stage in a run: retried, or (`retried: false`) the stage's last. */
+export interface FailedAttempt {
+  stageId: string;
+  attempt: number;
+  retried: boolean;
+  cause: string | null;
+  logPath: string | null;
 }
 
 export interface LineageRow {
@@ -60,6 +74,9 @@ export interface ExecutionInput {
   params: unknown;
   outputTree: string | null;
   facts: Record<string, string>;
+  /** Defaults to 1. */
+  attempt?: number;
+  cause?: string;
   inputs: { label: string; digest: string; sourceStage: string | null; sourceKey: string | null }[];
   outputs: { path: string; digest: string; size: number }[];
 }
@@ -73,7 +90,8 @@ CREATE TABLE IF NOT EXISTS executions (
   id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL REFERENCES runs(id),
   stage_id TEXT NOT NULL, kind TEXT NOT NULL, key TEXT, status TEXT NOT NULL,
   started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL, duration_ms INTEGER NOT NULL,
-  log_path TEXT, params TEXT NOT NULL, output_tree TEXT, facts TEXT NOT NULL DEFAULT '{}');
+  log_path TEXT, params TEXT NOT NULL, output_tree TEXT, facts TEXT NOT NULL DEFAULT '{}',
+  attempt INTEGER NOT NULL DEFAULT 1, cause TEXT);
 CREATE INDEX IF NOT EXISTS executions_stage ON executions(stage_id);
 CREATE INDEX IF NOT EXISTS executions_run ON executions(run_id);
 CREATE INDEX IF NOT EXISTS executions_key ON executions(key);
@@ -117,8 +135,14 @@ export class Provenance {
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
     const columns = this.db.pragma('table_info(executions)') as { name: string }[];
-    if (!columns.some((c) => c.name === 'facts'))
-      this.db.exec(`ALTER TABLE executions ADD COLUMN facts TEXT NOT NULL DEFAULT '{}'`);
+    const added: [string, string][] = [
+      ['facts', `TEXT NOT NULL DEFAULT '{}'`],
+      ['attempt', 'INTEGER NOT NULL DEFAULT 1'],
+      ['cause', 'TEXT'],
+    ];
+    for (const [name, type] of added)
+      if (!columns.some((c) => c.name === name))
+        this.db.exec(`ALTER TABLE executions ADD COLUMN ${name} ${type}`);
   }
 
   startRun(run: Omit<RunRow, 'ended_at' | 'status'>): void {
@@ -141,8 +165,8 @@ export class Provenance {
     if (list.length === 0) return;
     const insertExecution = this.db.prepare(
       `INSERT INTO executions (run_id, stage_id, kind, key, status, started_at, ended_at,
-         duration_ms, log_path, params, output_tree, facts)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         duration_ms, log_path, params, output_tree, facts, attempt, cause)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insertEdge = this.db.prepare(
       `INSERT INTO lineage (execution_id, direction, digest, label, source_stage, source_key)
@@ -166,6 +190,8 @@ export class Provenance {
           JSON.stringify(e.params ?? {}),
           e.outputTree,
           JSON.stringify(e.facts),
+          e.attempt ?? 1,
+          e.cause ?? null,
         );
         const id = Number(info.lastInsertRowid);
         for (const input of e.inputs)
@@ -188,7 +214,7 @@ export class Provenance {
   /** How many executions of a run ended in each status, and which failed (for `log`). */
   runSummary(runId: string): {
     counts: Record<string, number>;
-    failures: { stageId: string; logPath: string | null }[];
+    failures: FailedAttempt[];
   } {
     const counts: Record<string, number> = {};
     const rows = this.db
@@ -198,10 +224,20 @@ export class Provenance {
     const failures = (
       this.db
         .prepare(
-          `SELECT stage_id, log_path FROM executions WHERE run_id = ? AND status = 'failed' ORDER BY id`,
+          `SELECT stage_id, status, attempt, cause, log_path FROM executions
+           WHERE run_id = ? AND status IN ('failed', 'retried') ORDER BY id`,
         )
-        .all(runId) as { stage_id: string; log_path: string | null }[]
-    ).map((r) => ({ stageId: r.stage_id, logPath: r.log_path }));
+        .all(runId) as Pick<
+        ExecutionRow,
+        'stage_id' | 'status' | 'attempt' | 'cause' | 'log_path'
+      >[]
+    ).map((r) => ({
+      stageId: r.stage_id,
+      attempt: r.attempt,
+      retried: r.status === 'retried',
+      cause: r.cause,
+      logPath: r.log_path,
+    }));
     return { counts, failures };
   }
 

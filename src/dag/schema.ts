@@ -4,6 +4,7 @@
  * shape only: names, kinds, interpolation and inputs are checked by later phases.
  */
 import type { Json, JsonObject } from './pipeline-types.js';
+import { RETRYABLE_CAUSES, type RetryableCause, type RetrySettings } from './retry.js';
 
 /** `${...}` as the whole value: it takes the type of what it names. */
 const WHOLE_INTERPOLATION = '^\\$\\{[^}]*\\}$';
@@ -12,6 +13,24 @@ const FOREACH_KEY = '^[A-Za-z_][A-Za-z0-9_]*$';
 const PROFILE_NAME = '^[A-Za-z_][A-Za-z0-9_-]*$';
 
 const stringList: JsonObject = { type: 'array', items: { type: 'string' } };
+
+/** `retries` and `retry_on`, under `runtime:` (the default) and on a stage (its own). */
+const retryFields: Record<string, JsonObject> = {
+  retries: {
+    type: 'integer',
+    minimum: 0,
+    maximum: 100,
+    description:
+      'How many times to run a failed stage again (default 0), for the causes in retry_on.',
+  },
+  retry_on: {
+    type: 'array',
+    items: { enum: [...RETRYABLE_CAUSES] },
+    uniqueItems: true,
+    description:
+      'Failure causes worth a retry (default signal, node-failure, preempted); add exit to retry a plain non-zero exit.',
+  },
+};
 
 const foreachSpec: JsonObject = {
   // biome-ignore lint/suspicious/noTemplateCurlyInString: the user-facing ${...} syntax
@@ -69,6 +88,7 @@ const stage: JsonObject = {
       description:
         'kind command: shell commands whose output identifies a tool it uses (python3 --version), run once per run; their output enters the key.',
     },
+    ...retryFields,
   },
   required: ['kind'],
   additionalProperties: false,
@@ -103,6 +123,14 @@ export const pipelineSchema: JsonObject = {
             // biome-ignore lint/suspicious/noTemplateCurlyInString: the user-facing ${...} syntax
             'ML backend of the stage processes: auto, wasm, cpu, tensorflow, tensorflow-gpu, or ${param}. ADVROB_BACKEND and run --backend override it.',
         },
+        ...retryFields,
+        retry_backoff: {
+          type: 'number',
+          minimum: 0,
+          maximum: 3600,
+          description:
+            'Seconds before the first retry (default 1); each further one waits twice as long, at most 60.',
+        },
       },
       additionalProperties: false,
     },
@@ -133,6 +161,8 @@ export interface StageDocument {
   outs?: string[];
   env?: Record<string, string>;
   tools?: string[];
+  retries?: number;
+  retry_on?: RetryableCause[];
 }
 
 /** pipeline.yaml after schema validation. */
@@ -141,6 +171,6 @@ export interface PipelineDocument {
   name?: string;
   params?: JsonObject;
   profiles?: Record<string, { params?: JsonObject }>;
-  runtime?: { backend?: string };
+  runtime?: { backend?: string } & RetrySettings;
   stages: Record<string, StageDocument>;
 }

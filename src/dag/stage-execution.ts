@@ -15,6 +15,7 @@ import type { KeyRecord } from './key.js';
 import type { ConcreteStage } from './pipeline-types.js';
 import type { Planner, StageState } from './plan.js';
 import type { ExecutionInput } from './provenance.js';
+import { NO_RETRY, pause, retryDelay } from './retry.js';
 import type { RunOptions } from './run.js';
 import { stageJob } from './stage-job.js';
 import { idFileName, type StageRecord, type Store, type TreeManifest } from './store.js';
@@ -64,6 +65,15 @@ export function writeFailure(err: unknown, where: string): StageFailure {
   return runnerFailure(diskFullMessage((err as NodeJS.ErrnoException).path ?? where), 'disk-full');
 }
 
+/** One try at running a stale stage: its own log, its own provenance row. */
+interface Attempt {
+  /** 1 for the first, 2 for the first retry, ... */
+  number: number;
+  startedAt: number;
+  logPath: string;
+  facts: Record<string, string>;
+}
+
 export async function executeStage(
   ctx: RunContext,
   stage: ConcreteStage,
@@ -78,24 +88,53 @@ export async function executeStage(
     key: state.key,
   });
   if (state.problem !== undefined)
-    return recordFailure(ctx, stage, state, t0, runnerFailure(state.problem), {});
-  const logPath = path.join(ctx.logDir, `${idFileName(stage.id)}.log`);
+    return recordFailure(ctx, stage, state, t0, runnerFailure(state.problem));
+  const policy = ctx.opts.pipeline.retry[stage.name] ?? NO_RETRY;
+  for (let number = 1; ; number++) {
+    const attempt: Attempt = {
+      number,
+      startedAt: ctx.now(),
+      logPath: path.join(ctx.logDir, logFileName(stage.id, number)),
+      facts: {},
+    };
+    const result = await runAttempt(ctx, stage, state, attempt);
+    if (result === undefined) return { ok: false, failedDependency: undefined };
+    if (!('ok' in result)) return recordSuccess(ctx, stage, state, t0, result, attempt);
+    const delay = retryDelay(policy, result.cause, number);
+    if (delay === undefined) return recordFailure(ctx, stage, state, t0, result, attempt);
+    recordRetry(ctx, stage, state, result, attempt, { attempts: policy.retries + 1, delay });
+    await pause(delay, ctx.signal);
+    if (ctx.signal.aborted) return { ok: false, failedDependency: undefined };
+  }
+}
+
+/** `train[a,1].log` for the first attempt, `train[a,1].attempt-2.log` for the next. */
+const logFileName = (stageId: string, attempt: number): string =>
+  `${idFileName(stageId)}${attempt === 1 ? '' : `.attempt-${attempt}`}.log`;
+
+/**
+ * Runs the stage once into a fresh temp dir and adopts its output; undefined when the run
+ * was stopped meanwhile (nothing of it is kept).
+ */
+async function runAttempt(
+  ctx: RunContext,
+  stage: ConcreteStage,
+  state: StaleState,
+  attempt: Attempt,
+): Promise<Adopted | StageFailure | undefined> {
   let outDir: string;
   try {
     outDir = ctx.store.makeTempDir(stage.id);
   } catch (err) {
-    return recordFailure(ctx, stage, state, t0, writeFailure(err, ctx.store.tmpDir), {});
+    return writeFailure(err, ctx.store.tmpDir);
   }
-  const facts: Record<string, string> = {};
-  const outcome = await launch(ctx, stage, state, { outDir, logPath, facts });
-  if (ctx.signal.aborted && !outcome.ok) {
+  try {
+    const outcome = await launch(ctx, stage, state, { outDir, attempt });
+    if (ctx.signal.aborted && !outcome.ok) return undefined;
+    return outcome.ok ? adoptOutput(ctx, outDir) : outcome;
+  } finally {
     fs.rmSync(outDir, { recursive: true, force: true });
-    return { ok: false, failedDependency: undefined };
   }
-  const adopted = outcome.ok ? adoptOutput(ctx, outDir) : outcome;
-  fs.rmSync(outDir, { recursive: true, force: true });
-  if ('ok' in adopted) return recordFailure(ctx, stage, state, t0, adopted, { logPath, facts });
-  return recordSuccess(ctx, stage, state, t0, adopted, { logPath, facts });
 }
 
 /**
@@ -106,7 +145,7 @@ async function launch(
   ctx: RunContext,
   stage: ConcreteStage,
   state: StaleState,
-  where: { outDir: string; logPath: string; facts: Record<string, string> },
+  where: { outDir: string; attempt: Attempt },
 ): Promise<StageOutcome> {
   const { opts, emit, now } = ctx;
   const job = stageJob(stage, {
@@ -116,7 +155,7 @@ async function launch(
     view: ctx.view,
     outDir: where.outDir,
     scratchDir: ctx.store.scratchDir(state.key),
-    logPath: where.logPath,
+    logPath: where.attempt.logPath,
   });
   try {
     const outcome = await opts.executor.execute(
@@ -126,13 +165,13 @@ async function launch(
           emit({ type: 'stage-progress', time: now(), stageId: stage.id, progress }),
         log: (stream, line) =>
           emit({ type: 'stage-log', time: now(), stageId: stage.id, stream, line }),
-        annotate: (f) => Object.assign(where.facts, f),
+        annotate: (f) => Object.assign(where.attempt.facts, f),
       },
       ctx.signal,
     );
     return outcome.ok ? outcome : blameTheDisk(outcome, where.outDir);
   } catch (err) {
-    const failure = writeFailure(err, where.logPath);
+    const failure = writeFailure(err, where.attempt.logPath);
     return failure.cause === 'disk-full'
       ? failure
       : runnerFailure(`could not start the stage: ${failure.message}`);
@@ -169,12 +208,17 @@ function recordFailure(
   state: FreshState | StaleState,
   t0: number,
   failure: StageFailure,
-  extra: { logPath?: string; facts?: Record<string, string> },
+  attempt?: Attempt,
 ): Settled {
   ctx.counts.failed += 1;
-  ctx.remember(execution(ctx, stage, state, 'failed', t0, extra));
+  ctx.remember(
+    execution(ctx, stage, state, 'failed', attempt?.startedAt ?? t0, {
+      ...(attempt ? { attempt } : {}),
+      cause: failure.cause,
+    }),
+  );
   ctx.flush();
-  emitFailed(ctx, stage, ctx.now() - t0, failure, extra.logPath);
+  emitFailed(ctx, stage, ctx.now() - t0, failure, attempt?.logPath);
   if (failure.cause === 'disk-full') ctx.halt(failure.message);
   return { ok: false, failedDependency: stage.id };
 }
@@ -189,7 +233,7 @@ function recordSuccess(
   state: StaleState,
   t0: number,
   adopted: Adopted,
-  extra: { logPath: string; facts: Record<string, string> },
+  attempt: Attempt,
 ): Settled {
   const { store, now } = ctx;
   const finished = now();
@@ -210,12 +254,12 @@ function recordSuccess(
     fs.rmSync(store.scratchDir(state.key), { recursive: true, force: true });
     ctx.view.show(stage.id, adopted.treeDigest, adopted.manifest);
   } catch (err) {
-    return recordFailure(ctx, stage, state, t0, writeFailure(err, store.cacheDir), extra);
+    return recordFailure(ctx, stage, state, t0, writeFailure(err, store.cacheDir), attempt);
   }
   ctx.counts.ran += 1;
   ctx.remember(
-    execution(ctx, stage, state, 'ran', t0, {
-      ...extra,
+    execution(ctx, stage, state, 'ran', attempt.startedAt, {
+      attempt,
       tree: adopted.treeDigest,
       manifest: adopted.manifest,
     }),
@@ -255,7 +299,7 @@ export function recordCached(
     if (undone.length > 0)
       ctx.emit({ type: 'info', time: ctx.now(), message: restoredMessage(undone) });
   } catch (err) {
-    return recordFailure(ctx, stage, state, t0, writeFailure(err, store.cacheDir), {});
+    return recordFailure(ctx, stage, state, t0, writeFailure(err, store.cacheDir));
   }
   ctx.counts.cached += 1;
   ctx.remember(
@@ -272,6 +316,33 @@ export function recordCached(
     key: state.key,
   });
   return { ok: true, key: state.key, tree: state.outputTree };
+}
+
+/** A failed attempt that will be run again: its own provenance row and an event, no count. */
+function recordRetry(
+  ctx: RunContext,
+  stage: ConcreteStage,
+  state: StaleState,
+  failure: StageFailure,
+  attempt: Attempt,
+  next: { attempts: number; delay: number },
+): void {
+  ctx.remember(
+    execution(ctx, stage, state, 'retried', attempt.startedAt, { attempt, cause: failure.cause }),
+  );
+  ctx.flush();
+  ctx.emit({
+    type: 'stage-retrying',
+    time: ctx.now(),
+    stageId: stage.id,
+    kind: stage.kind,
+    attempt: attempt.number,
+    attempts: next.attempts,
+    cause: failure.cause,
+    message: failure.message,
+    delayMs: next.delay,
+    logPath: path.relative(ctx.opts.workspace, attempt.logPath),
+  });
 }
 
 function restoredMessage(changes: ArtifactChange[]): string {
@@ -306,12 +377,12 @@ function execution(
   stage: ConcreteStage,
   state: FreshState | StaleState,
   status: ExecutionInput['status'],
-  t0: number,
+  startedAt: number,
   extra: {
-    logPath?: string;
+    attempt?: Attempt;
+    cause?: FailureCause;
     tree?: string;
     manifest?: TreeManifest;
-    facts?: Record<string, string>;
   },
 ): ExecutionInput {
   return {
@@ -320,12 +391,14 @@ function execution(
     kind: stage.kind,
     key: state.key,
     status,
-    startedAt: t0,
+    startedAt,
     endedAt: ctx.now(),
-    logPath: extra.logPath ?? null,
+    logPath: extra.attempt?.logPath ?? null,
     params: stage.params,
     outputTree: extra.tree ?? null,
-    facts: extra.facts ?? {},
+    facts: extra.attempt?.facts ?? {},
+    attempt: extra.attempt?.number ?? 1,
+    ...(extra.cause !== undefined ? { cause: extra.cause } : {}),
     inputs: provenanceInputs(ctx, stage, state.record),
     outputs: (extra.manifest?.entries ?? []).map((e) => ({
       path: e.path,

@@ -3,7 +3,7 @@
  * never a cursor move or a redraw. Colour only when asked (`color: true`); otherwise not a
  * single escape byte is written. Progress is thinned so a log stays readable.
  */
-import type { EngineEvent, EventSink, StatusEntry } from '../dag/events.js';
+import { type EngineEvent, type EventSink, formatRetry, type StatusEntry } from '../dag/events.js';
 import { metricTexts, verdictLines } from './frame.js';
 import { groupName, initialRunState, type RunState, reduceEvents } from './state.js';
 import { renderStatus } from './status.js';
@@ -75,6 +75,8 @@ export function plainLine(
       ];
       return lines.join('\n');
     }
+    case 'stage-retrying':
+      return paint('yellow', `retry  ${event.stageId}: ${formatRetry(event)}`);
     case 'stage-skipped':
       return paint('yellow', `skip   ${event.stageId}: ${event.failedDependency} failed`);
     case 'run-interrupting':

@@ -3,7 +3,7 @@
  * renderer (Ink rows, summaries, tests) reads this state, never the raw stream. It must
  * never mutate a state it was given: callers keep old states (React compares them).
  */
-import type { EngineEvent, RunCounts, StageReason } from '../dag/events.js';
+import { type EngineEvent, formatRetry, type RunCounts, type StageReason } from '../dag/events.js';
 import type { StageProgress } from '../dag/stage-kind.js';
 import { type Eta, estimateEta } from './eta.js';
 
@@ -225,6 +225,13 @@ export function reduceEvents(state: RunState, events: readonly EngineEvent[]): R
         }
         break;
       }
+      case 'stage-retrying':
+        update(event.stageId, event.kind, { progress: undefined });
+        next.notes = [
+          ...next.notes,
+          { type: 'info', time: event.time, message: `${event.stageId}: ${formatRetry(event)}` },
+        ];
+        break;
       case 'stage-skipped':
         update(event.stageId, event.kind, {
           status: 'skipped',

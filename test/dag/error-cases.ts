@@ -46,7 +46,19 @@ export const errorCases: ErrorCase[] = [
     name: 'unknown runtime key',
     yaml: y('version: 1', 'runtime: { backnd: wasm }', 'stages: {}'),
     expected: [
-      "pipeline.yaml:2:12: runtime: unknown key 'backnd'; expected one of backend (did you mean 'backend'?)",
+      "pipeline.yaml:2:12: runtime: unknown key 'backnd'; expected one of backend, retries, retry_on, retry_backoff (did you mean 'backend'?)",
+    ],
+  },
+  {
+    name: 'a retry cause that does not exist',
+    yaml: y(
+      'version: 1',
+      'runtime: { retries: 2 }',
+      'stages:',
+      '  a: { kind: command, cmd: "true", retry_on: [signal, exits] }',
+    ),
+    expected: [
+      'pipeline.yaml:4:55: stages.a.retry_on[1]: must be one of "exit", "signal", "node-failure", "preempted", "timeout", "out-of-memory"; got "exits"',
     ],
   },
   {
@@ -150,7 +162,7 @@ export const errorCases: ErrorCase[] = [
     yaml: y(...head, '  train:', '    kidn: train'),
     expected: [
       "pipeline.yaml:20:3: stages.train: missing required key 'kind'",
-      "pipeline.yaml:21:5: stages.train: unknown key 'kidn'; expected one of kind, params, inputs, foreach, deps, cmd, outs, env, tools (did you mean 'kind'?)",
+      "pipeline.yaml:21:5: stages.train: unknown key 'kidn'; expected one of kind, params, inputs, foreach, deps, cmd, outs, env, tools, retries, retry_on (did you mean 'kind'?)",
     ],
   },
   {

@@ -49,6 +49,7 @@ const pipeline: Pipeline = {
   profile: null,
   params: {},
   runtime: {},
+  retry: {},
   stages: [stage],
   groups: { s: ['s'] },
 };
