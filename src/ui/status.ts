@@ -1,7 +1,8 @@
 /**
  * `advrob-dag status` / `run --dry-run` as text: one line per stage group (a foreach
  * expansion collapses to `train[*] 20: 4 cached, 16 will run`), followed by why the ones that
- * will run will run. Pure: entries in, text out; with `color: false` no escape bytes.
+ * will run will run, and what was accepted for those assumed fresh. Pure: entries in, text
+ * out; with `color: false` no escape bytes.
  */
 import type { ArtifactChange } from '../dag/artifacts-view.js';
 import { formatReason, type StatusEntry } from '../dag/events.js';
@@ -81,8 +82,11 @@ export function renderStatus(entries: StatusEntry[], opts: StatusRenderOptions):
     lines.push(
       `${marker} ${paint('bold', label)}  ${kind}${colorSummary(truncate(summary, room), willRun.length > 0, paint)}`,
     );
-    if (group.expanded && willRun.length > 0)
-      lines.push(...reasonLines(willRun, width, opts, paint, labelOf));
+    const explained = group.entries.filter(
+      (e) => e.willRun || (e.reason.type === 'assumed-fresh' && e.reason.accepted?.length),
+    );
+    if (group.expanded && explained.length > 0)
+      lines.push(...reasonLines(explained, width, opts, paint, labelOf));
   });
 
   lines.push(paint('dim', truncate(totalLine(entries), width)));
@@ -118,9 +122,12 @@ function summaryReason(entry: StatusEntry, labelOf: Map<string, string>): string
   return formatReason({ type: 'upstream-will-run', stageIds: groups });
 }
 
-/** Why the members of a foreach group will run: one line per reason, or per stage with `detail`. */
+/**
+ * Why the members of a foreach group will run (or what was accepted for them): one line per
+ * reason, or per stage with `detail`.
+ */
 function reasonLines(
-  willRun: StatusEntry[],
+  explained: StatusEntry[],
   width: number,
   opts: StatusRenderOptions,
   paint: Paint,
@@ -129,16 +136,16 @@ function reasonLines(
   const indent = '    ';
   if (opts.detail) {
     const idWidth = Math.min(
-      Math.max(...willRun.map((e) => Array.from(e.id).length)),
+      Math.max(...explained.map((e) => Array.from(e.id).length)),
       Math.floor(width * 0.45),
     );
-    return willRun.map((e) => {
+    return explained.map((e) => {
       const room = width - indent.length - idWidth - 2;
       return `${indent}${padEnd(truncate(e.id, idWidth), idWidth)}  ${paint('dim', truncate(formatReason(e.reason), room))}`;
     });
   }
   const byReason = new Map<string, string[]>();
-  for (const e of willRun) {
+  for (const e of explained) {
     const reason = summaryReason(e, labelOf);
     const ids = byReason.get(reason);
     if (ids) ids.push(e.id);

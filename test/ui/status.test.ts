@@ -129,6 +129,28 @@ describe('renderStatus', () => {
     );
   });
 
+  it('says what --assume-fresh accepted for a group', () => {
+    const accepted: StatusEntry[] = ['a', 'b'].map((x) => ({
+      id: `attack[${x}]`,
+      name: 'attack',
+      kind: 'attack',
+      willRun: false,
+      reason: {
+        type: 'assumed-fresh',
+        accepted: [
+          {
+            type: 'packages-changed',
+            packages: [{ name: 'long', from: ['4.0.0'], to: ['5.0.0'] }],
+          },
+        ],
+      },
+    }));
+    expect(renderStatus(accepted, { color: false, width: 120 }).split('\n').slice(0, 2)).toEqual([
+      '✓ attack[*]  attack  2: 2 assumed fresh',
+      '    assumed fresh (--assume-fresh), accepted: package long 4.0.0 -> 5.0.0 ×2  attack[a], attack[b]',
+    ]);
+  });
+
   it('says when every stage is fresh', () => {
     const fresh = entries().map((e) => ({
       ...e,
