@@ -125,7 +125,7 @@ export const attack = defineStage<AttackParams>({
     const classifier = classifierFromModel(model);
 
     const xAll = tf.tensor4d(test.images, test.shape);
-    const correct = selectCorrectlyClassified(classifier, xAll, test.labels, p.batch_size);
+    const correct = await selectCorrectlyClassified(classifier, xAll, test.labels, p.batch_size);
     xAll.dispose();
     const keep =
       p.max_examples > 0 ? Math.min(p.max_examples, correct.labels.length) : correct.labels.length;
@@ -182,15 +182,15 @@ export const attack = defineStage<AttackParams>({
     }
     const { perturbationDistances } = await import('../ml/metrics/distances.js');
     const shape = x.shape as [number, number, number, number];
-    const adv = adversarial.dataSync() as Float32Array;
+    const adv = (await adversarial.data()) as Float32Array;
     const predicted =
-      keep > 0 ? predictLabels(classifier, adversarial, p.batch_size) : new Int32Array(0);
+      keep > 0 ? await predictLabels(classifier, adversarial, p.batch_size) : new Int32Array(0);
     let fooled = 0;
     for (let i = 0; i < keep; i++) if (predicted[i] !== labels[i]) fooled++;
     saveNpy(join(ctx.outDir, 'adversarial.npy'), shape, adv);
     saveNpy(join(ctx.outDir, 'labels.npy'), [keep], labels);
     saveNpy(join(ctx.outDir, 'test_indices.npy'), [keep], indices);
-    const sizes = perturbationDistances(x, adversarial);
+    const sizes = await perturbationDistances(x, adversarial);
     const distances: DistancesFile = {
       stage: ctx.stageId,
       regime: p.regime,

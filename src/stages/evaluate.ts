@@ -87,18 +87,18 @@ export const evaluate = defineStage<EvaluateParams>({
     const history = await forEachSnapshot(
       inputPath(ctx, 'model'),
       ctx.signal,
-      (classifier, e, total) => {
-        sets.forEach((set, s) => {
+      async (classifier, e, total) => {
+        for (const [s, set] of sets.entries()) {
           const n = set.labels.length;
           if (n === 0) {
             accuracy[s]?.push(Number.NaN);
-            return;
+            continue;
           }
-          const predicted = predictLabels(classifier, set.x, p.batch_size);
+          const predicted = await predictLabels(classifier, set.x, p.batch_size);
           let right = 0;
           for (let i = 0; i < n; i++) if (predicted[i] === set.labels[i]) right++;
           accuracy[s]?.push(right / n);
-        });
+        }
         ctx.progress({
           unit: 'epoch',
           done: e + 1,

@@ -138,7 +138,7 @@ describe('FGSM', () => {
 
   it('L-inf on a linear model is clip(x + eps * sign(sum_k (p_k - [k=y]) w_k))', async () => {
     const x = randomImages(5, SHAPE, 21);
-    const labels = predictLabels(model, x);
+    const labels = await predictLabels(model, x);
     const adv = await fgsm(model, x, { eps: 0.3, labels });
     const xs = rows(x);
     const advs = rows(adv);
@@ -174,7 +174,7 @@ describe('FGSM', () => {
 
   it('uses the model predictions when no labels are given', async () => {
     const x = randomImages(3, SHAPE, 23);
-    const pred = predictLabels(model, x);
+    const pred = await predictLabels(model, x);
     const withPred = await fgsm(model, x, { labels: pred });
     const withNone = await fgsm(model, x);
     expect(Array.from(withNone.dataSync())).toEqual(Array.from(withPred.dataSync()));
@@ -281,7 +281,7 @@ describe('Carlini & Wagner L2', () => {
   for (const output of ['logits', 'probabilities'] as const) {
     it(`on ${output}: finds an adversarial example close to the minimal L2 distance`, async () => {
       const x = randomImages(4, [3, 3, 1], 52, 0.35, 0.65);
-      const labels = predictLabels(model, x);
+      const labels = await predictLabels(model, x);
       const adv = await carliniWagnerL2(model, x, {
         output,
         maxIter: 100,
@@ -394,11 +394,11 @@ describe('running attacks', () => {
     x.dispose();
   });
 
-  it('selects the correctly classified examples', () => {
+  it('selects the correctly classified examples', async () => {
     const x = randomImages(6, SHAPE, 64);
-    const pred = predictLabels(net, x);
+    const pred = await predictLabels(net, x);
     const labels = Int32Array.from(pred, (v, i) => (i % 2 === 0 ? v : (v + 1) % 3));
-    const subset = selectCorrectlyClassified(net, x, labels);
+    const subset = await selectCorrectlyClassified(net, x, labels);
     expect(Array.from(subset.indices)).toEqual([0, 2, 4]);
     expect(Array.from(subset.labels)).toEqual([pred[0], pred[2], pred[4]]);
     const all = rows(x);

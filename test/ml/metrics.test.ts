@@ -60,7 +60,7 @@ describe('attack success', () => {
 });
 
 describe('perturbation distances', () => {
-  it('counts changed pixels once across channels, with a tolerance for float noise', () => {
+  it('counts changed pixels once across channels, with a tolerance for float noise', async () => {
     const shape: [number, number, number, number] = [2, 2, 3, 3];
     const orig = new Float32Array(36).map((_, i) => (i % 7) / 7);
     const adv = orig.slice();
@@ -104,7 +104,7 @@ describe('perturbation distances', () => {
       return { l0, l2, linf };
     };
     for (const tol of [0, 1e-3]) {
-      const got = perturbationDistances(o, a, { l0Tolerance: tol });
+      const got = await perturbationDistances(o, a, { l0Tolerance: tol });
       const want = expected(tol);
       expect(Array.from(got.l0)).toEqual(want.l0);
       for (let i = 0; i < 2; i++) {
@@ -112,9 +112,11 @@ describe('perturbation distances', () => {
         expect(got.linf[i]).toBeCloseTo(want.linf[i] as number, 6);
       }
     }
-    expect(Array.from(perturbationDistances(o, a).l0)).toEqual([2, 2]);
-    expect(Array.from(perturbationDistances(o, a, { l0Tolerance: 1e-3 }).l0)).toEqual([1, 2]);
-    const summary = summarizeDistances(perturbationDistances(o, a, { l0Tolerance: 1e-3 }));
+    expect(Array.from((await perturbationDistances(o, a)).l0)).toEqual([2, 2]);
+    expect(Array.from((await perturbationDistances(o, a, { l0Tolerance: 1e-3 })).l0)).toEqual([
+      1, 2,
+    ]);
+    const summary = summarizeDistances(await perturbationDistances(o, a, { l0Tolerance: 1e-3 }));
     expect(summary.l0).toEqual({ mean: 1.5, std: 0.5 });
     tf.dispose([o, a]);
   });
@@ -293,7 +295,7 @@ describe('CLEVER, batched and saturated', () => {
     for (const [i, img] of batched.entries()) {
       const x1 = tf.slice(x, [i, 0, 0, 0], [1, -1, -1, -1]);
       for (const t of img.targets) {
-        const one = cleverTargeted(net, x1, t.target, opts, cleverRng(5, i, t.target));
+        const one = await cleverTargeted(net, x1, t.target, opts, cleverRng(5, i, t.target));
         expect(one).toEqual(t);
       }
       expect(img.score).toBe(Math.min(...img.targets.map((t) => t.score)));

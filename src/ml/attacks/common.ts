@@ -104,12 +104,16 @@ export function argmaxRows(values: ArrayLike<number>, n: number, k: number): Int
 }
 
 /** Predicted class of every example (argmax of the logits; the same as of probabilities). */
-export function predictLabels(classifier: Classifier, x: tf.Tensor4D, batchSize = 128): Int32Array {
+export async function predictLabels(
+  classifier: Classifier,
+  x: tf.Tensor4D,
+  batchSize = 128,
+): Promise<Int32Array> {
   const n = x.shape[0];
   const out = new Int32Array(n);
   for (const [s, e] of batchRanges(n, batchSize)) {
     const pred = tf.tidy(() => tf.argMax(classifier.logits(sliceBatch(x, s, e)), 1));
-    out.set(pred.dataSync() as Int32Array, s);
+    out.set((await pred.data()) as Int32Array, s);
     pred.dispose();
   }
   return out;
@@ -122,12 +126,12 @@ export function toLabels(labels: ArrayLike<number>, n: number): Int32Array {
 }
 
 /** The labels an untargeted attack moves away from: the given ones, else the model's own predictions (as ART does). */
-export function attackLabels(
+export async function attackLabels(
   classifier: Classifier,
   x: tf.Tensor4D,
   labels: ArrayLike<number> | undefined,
   batchSize: number,
-): Int32Array {
+): Promise<Int32Array> {
   return labels !== undefined
     ? toLabels(labels, x.shape[0])
     : predictLabels(classifier, x, batchSize);
@@ -142,14 +146,14 @@ export interface CorrectSubset {
 }
 
 /** Keeps the examples the classifier classifies correctly (the paper attacks only those). */
-export function selectCorrectlyClassified(
+export async function selectCorrectlyClassified(
   classifier: Classifier,
   x: tf.Tensor4D,
   labels: ArrayLike<number>,
   batchSize = 128,
-): CorrectSubset {
+): Promise<CorrectSubset> {
   const y = toLabels(labels, x.shape[0]);
-  const pred = predictLabels(classifier, x, batchSize);
+  const pred = await predictLabels(classifier, x, batchSize);
   const kept: number[] = [];
   for (let i = 0; i < y.length; i++) if (pred[i] === y[i]) kept.push(i);
   const indices = Int32Array.from(kept);

@@ -157,7 +157,7 @@ export async function carliniWagnerL2(
   checkParams(p);
   const n = x.shape[0];
   if (n === 0) return tf.clone(x);
-  const labels = attackLabels(classifier, x, options.labels, p.batchSize);
+  const labels = await attackLabels(classifier, x, options.labels, p.batchSize);
   const ranges = batchRanges(n, p.batchSize);
   const parts: tf.Tensor4D[] = [];
   try {
@@ -188,7 +188,11 @@ async function attackBatch(
   const all = Int32Array.from({ length: n }, (_, i) => i);
   // ART's CarliniL2Method._loss: outputs, squared L2 distance, c * margin term + distance, for
   // the examples `rows` of the batch `xAdv` (the model only runs on those rows).
-  const objective = (xAdv: tf.Tensor4D, c: Float64Array, rows: Int32Array = all): Objective => {
+  const objective = async (
+    xAdv: tf.Tensor4D,
+    c: Float64Array,
+    rows: Int32Array = all,
+  ): Promise<Objective> => {
     const m = rows.length;
     const [zT, l2T] = tf.tidy(() => {
       const subset = m === n ? null : tf.tensor1d(rows, 'int32');
@@ -199,8 +203,8 @@ async function attackBatch(
         tf.sum(tf.reshape(tf.square(tf.sub(x0, xr)), [m, -1]), 1),
       ];
     });
-    const z = zT.dataSync() as Float32Array;
-    const l2 = Float64Array.from(l2T.dataSync());
+    const z = (await zT.data()) as Float32Array;
+    const l2 = Float64Array.from(await l2T.data());
     tf.dispose([zT, l2T]);
     const k = z.length / m;
     const loss = new Float64Array(m);
@@ -250,7 +254,7 @@ async function attackBatch(
       xAdvTanh.dispose();
       xAdv = xb.clone();
       xAdvTanh = xTanh.clone();
-      const { z, l2, loss } = objective(xAdv, c);
+      const { z, l2, loss } = await objective(xAdv, c);
       let success = Uint8Array.from(loss, (v, i) => (v - at(l2, i) <= 0 ? 1 : 0));
       const overall = success.slice();
 
@@ -278,10 +282,10 @@ async function attackBatch(
           const k = z.length / n;
           const bestZ = new Float32Array(n * k);
           const bestL2 = new Float64Array(n);
-          const tryRates = (mask: Uint8Array): void => {
+          const tryRates = async (mask: Uint8Array): Promise<void> => {
             const rows = rowsOf(mask);
             const trial = trialPoint(xAdvTanh, pert, lr);
-            const ev = objective(trial, c, rows);
+            const ev = await objective(trial, c, rows);
             trial.dispose();
             for (const [r, i] of rows.entries()) {
               l2[i] = ev.l2[r] as number;
@@ -299,7 +303,7 @@ async function attackBatch(
               a && at(loss, i) >= at(prevLoss, i) ? 1 : 0,
             );
             if (!doHalving.includes(1)) break;
-            tryRates(doHalving);
+            await tryRates(doHalving);
             for (let i = 0; i < n; i++) {
               if (doHalving[i]) {
                 lr[i] = (lr[i] as number) / 2;
@@ -315,7 +319,7 @@ async function attackBatch(
             );
             if (!doDoubling.includes(1)) break;
             for (let i = 0; i < n; i++) if (doDoubling[i]) lr[i] = (lr[i] as number) * 2;
-            tryRates(doDoubling);
+            await tryRates(doDoubling);
           }
           for (let i = 0; i < n; i++) if (halving[i] === 1) lr[i] = (lr[i] as number) / 2;
 

@@ -99,7 +99,7 @@ export async function fgsm(
   checkParams(p);
   const n = x.shape[0];
   if (n === 0) return tf.clone(x);
-  const labels = attackLabels(classifier, x, options.labels, p.batchSize);
+  const labels = await attackLabels(classifier, x, options.labels, p.batchSize);
   const ranges = batchRanges(n, p.batchSize);
   if (p.minimal) return minimalPerturbation(classifier, x, labels, p, ranges, options);
 
@@ -125,7 +125,7 @@ export async function fgsm(
           });
         });
         parts.push(adv);
-        const pred = predictLabels(classifier, adv, e - s);
+        const pred = await predictLabels(classifier, adv, e - s);
         for (let i = 0; i < pred.length; i++) if (pred[i] !== labels[s + i]) fooled++;
         options.onProgress?.({ done: ++done, total });
         await yieldToEventLoop();
@@ -180,7 +180,7 @@ async function minimalPerturbation(
         });
         adv.dispose();
         adv = next;
-        const pred = predictLabels(classifier, adv, e - s);
+        const pred = await predictLabels(classifier, adv, e - s);
         active = Uint8Array.from(pred, (v, i) => (v === y[i] ? 1 : 0));
         currentEps += p.epsStep;
       }

@@ -69,7 +69,7 @@ export async function pgd(
   checkParams(p);
   const n = x.shape[0];
   if (n === 0) return tf.clone(x);
-  const labels = attackLabels(classifier, x, options.labels, p.batchSize);
+  const labels = await attackLabels(classifier, x, options.labels, p.batchSize);
   const rng = Rng.fromSeed(options.seed ?? 0);
   const ranges = batchRanges(n, p.batchSize);
   const runs = Math.max(1, p.numRandomInit);
@@ -97,7 +97,7 @@ export async function pgd(
           if (kept === undefined) {
             kept = adv;
           } else {
-            const pred = predictLabels(classifier, adv, e - s);
+            const pred = await predictLabels(classifier, adv, e - s);
             const fooled = Uint8Array.from(pred, (v, i) => (v !== y[i] ? 1 : 0));
             const merged = selectRows(fooled, adv, kept);
             kept.dispose();

@@ -101,9 +101,13 @@ export function cleverRng(seed: number, image: number, target: number): Rng {
 }
 
 /** Model output for one image [1, h, w, c] as float64 values. */
-function outputs(classifier: Classifier, x1: tf.Tensor4D, mode: OutputMode): Float64Array {
+async function outputs(
+  classifier: Classifier,
+  x1: tf.Tensor4D,
+  mode: OutputMode,
+): Promise<Float64Array> {
   const out = outputOf(classifier, x1, mode);
-  const values = Float64Array.from(out.dataSync());
+  const values = Float64Array.from(await out.data());
   out.dispose();
   return values;
 }
@@ -147,9 +151,9 @@ function drawPoints(rng: Rng, count: number, xFlat: Float32Array, p: CleverParam
 }
 
 /** Dual norm of each row of a batch of gradients [m, h, w, c], as float64 values. */
-function gradientNorms(g: tf.Tensor4D, q: Norm): Float64Array {
+async function gradientNorms(g: tf.Tensor4D, q: Norm): Promise<Float64Array> {
   const norms = tf.tidy(() => rowNorm(tf.reshape(g, [g.shape[0], -1]) as tf.Tensor2D, q));
-  const values = Float64Array.from(norms.dataSync());
+  const values = Float64Array.from(await norms.data());
   norms.dispose();
   for (const v of values)
     if (Number.isNaN(v)) throw new Error('the classifier gives NaN gradients');
@@ -187,13 +191,17 @@ interface ImageInput {
   pred: number;
 }
 
-function imageInput(classifier: Classifier, x1: tf.Tensor4D, p: CleverParams): ImageInput {
+async function imageInput(
+  classifier: Classifier,
+  x1: tf.Tensor4D,
+  p: CleverParams,
+): Promise<ImageInput> {
   if (x1.shape[0] !== 1) throw new Error(`clever needs one image; got ${x1.shape[0]}`);
   const [, h, w, c] = x1.shape;
-  const values = outputs(classifier, x1, p.output);
+  const values = await outputs(classifier, x1, p.output);
   return {
     x1,
-    xFlat: x1.dataSync() as Float32Array,
+    xFlat: (await x1.data()) as Float32Array,
     shape: [h, w, c],
     values,
     pred: argmax(values),
@@ -205,15 +213,15 @@ function imageInput(classifier: Classifier, x1: tf.Tensor4D, p: CleverParams): I
  * one, drawing its pool and then its maxima from `rng`. One target at a time: the reference
  * the batched untargeted path must agree with.
  */
-export function cleverTargeted(
+export async function cleverTargeted(
   classifier: Classifier,
   x1: tf.Tensor4D,
   target: number,
   options: CleverOptions,
   rng: Rng,
-): CleverTarget {
+): Promise<CleverTarget> {
   const p = resolve(options);
-  const img = imageInput(classifier, x1, p);
+  const img = await imageInput(classifier, x1, p);
   if (target === img.pred) throw new Error('the target class is the predicted class');
   if (!(Number.isInteger(target) && target >= 0 && target < img.values.length)) {
     throw new Error(`no class ${target}`);
@@ -231,7 +239,7 @@ export function cleverTargeted(
         p.output,
       ),
     );
-    pair.norms.set(gradientNorms(g, dualNorm(p.norm)), s);
+    pair.norms.set(await gradientNorms(g, dualNorm(p.norm)), s);
     g.dispose();
   }
   return scorePair(pair, (img.values[img.pred] as number) - (img.values[target] as number), p);
@@ -243,13 +251,13 @@ export function cleverTargeted(
  * e_p - e_t(r), so grad sum_r <out(row r), weight r> is, row by row, each pair's own
  * class-difference gradient: one forward and one backward pass per chunk.
  */
-function cleverImage(
+async function cleverImage(
   classifier: Classifier,
   img: ImageInput,
   rngOf: (target: number) => Rng,
   p: CleverParams,
   signal?: AbortSignal,
-): CleverImage {
+): Promise<CleverImage> {
   const k = img.values.length;
   const poolSize = p.poolFactor * p.batchSize;
   const pairs: Pair[] = [];
@@ -277,7 +285,7 @@ function cleverImage(
         tf.sum(tf.mul(outputOf(classifier, xi as tf.Tensor4D, p.output), w)) as tf.Scalar;
       return tf.grad(f)(tf.tensor4d(points, [e - s, ...img.shape])) as tf.Tensor4D;
     });
-    const norms = gradientNorms(g, dualNorm(p.norm));
+    const norms = await gradientNorms(g, dualNorm(p.norm));
     g.dispose();
     for (let r = s; r < e; r++) {
       (pairs[Math.floor(r / poolSize)] as Pair).norms[r % poolSize] = norms[r - s] as number;
@@ -308,7 +316,8 @@ export async function cleverUntargeted(
     const x1 = sliceBatch(x, i, i + 1);
     try {
       const rngOf = (t: number): Rng => cleverRng(options.seed ?? 0, i, t);
-      images.push(cleverImage(classifier, imageInput(classifier, x1, p), rngOf, p, options.signal));
+      const img = await imageInput(classifier, x1, p);
+      images.push(await cleverImage(classifier, img, rngOf, p, options.signal));
     } finally {
       x1.dispose();
     }

@@ -21,11 +21,11 @@ export interface MeanStd {
   std: number;
 }
 
-export function perturbationDistances(
+export async function perturbationDistances(
   original: tf.Tensor4D,
   adversarial: tf.Tensor4D,
   options: { l0Tolerance?: number; batchSize?: number } = {},
-): PerturbationDistances {
+): Promise<PerturbationDistances> {
   if (original.shape.join() !== adversarial.shape.join()) {
     throw new Error(`shapes differ: [${original.shape}] vs [${adversarial.shape}]`);
   }
@@ -47,9 +47,9 @@ export function perturbationDistances(
         tf.max(d, [1, 2, 3]),
       ];
     });
-    out.l0.set(l0.dataSync(), s);
-    out.l2.set(l2.dataSync(), s);
-    out.linf.set(linf.dataSync(), s);
+    out.l0.set(await l0.data(), s);
+    out.l2.set(await l2.data(), s);
+    out.linf.set(await linf.data(), s);
     tf.dispose([l0, l2, linf]);
   }
   return out;

@@ -46,7 +46,7 @@ export async function empiricalRobustness(
   const p = { ...EMPIRICAL_ROBUSTNESS_DEFAULTS, ...definedOnly(options) };
   const n = x.shape[0];
   // The predictions at x are FGSM's labels too (ART attacks the model's own predictions).
-  const before = predictLabels(classifier, x, p.batchSize);
+  const before = await predictLabels(classifier, x, p.batchSize);
   const adv = await fgsm(classifier, x, {
     labels: before,
     norm: p.norm,
@@ -58,13 +58,13 @@ export async function empiricalRobustness(
     onProgress: options.onProgress,
   });
   try {
-    const after = predictLabels(classifier, adv, p.batchSize);
+    const after = await predictLabels(classifier, adv, p.batchSize);
     const [pertNorm, xNorm] = tf.tidy(() => [
       exampleNorm(tf.sub(adv, x), p.norm),
       exampleNorm(x, p.norm),
     ]);
-    const pert = pertNorm.dataSync();
-    const base = xNorm.dataSync();
+    const pert = await pertNorm.data();
+    const base = await xNorm.data();
     tf.dispose([pertNorm, xNorm]);
     let sum = 0;
     let flipped = 0;

@@ -31,7 +31,7 @@ export async function lossGradientNorms(
     const norms = tf.tidy(() =>
       exampleNorm(lossGradient(classifier, sliceBatch(x, s, e), y.subarray(s, e)), 2),
     );
-    out.set(norms.dataSync(), s);
+    out.set(await norms.data(), s);
     norms.dispose();
     options.onProgress?.({ done: k + 1, total: ranges.length });
     await yieldToEventLoop();
