@@ -4,12 +4,17 @@
  */
 import { createRequire } from 'node:module';
 
-/** The backends this project can run on, best first. */
-export const BACKEND_CHOICES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+/**
+ * The backends this project can run on, best first. webgpu comes after tfjs-node-gpu (CUDA,
+ * when it loads) and, chosen automatically, only on a hardware adapter: on a software one
+ * (Mesa's lavapipe) it is correct but slower than tfjs-node or wasm.
+ */
+export const BACKEND_CHOICES = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export const BACKEND_PACKAGES: Record<BackendChoice, string> = {
   'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  webgpu: '@tensorflow/tfjs-backend-webgpu',
   tensorflow: '@tensorflow/tfjs-node',
   wasm: '@tensorflow/tfjs-backend-wasm',
   cpu: '@tensorflow/tfjs-backend-cpu',
@@ -21,6 +26,8 @@ const ALIASES: Record<string, BackendChoice> = {
   gpu: 'tensorflow-gpu',
   'node-gpu': 'tensorflow-gpu',
   'tfjs-node-gpu': 'tensorflow-gpu',
+  webgpu: 'webgpu',
+  'tfjs-webgpu': 'webgpu',
   tensorflow: 'tensorflow',
   node: 'tensorflow',
   'tfjs-node': 'tensorflow',
@@ -53,6 +60,8 @@ export function expectedBackend(requested: string | undefined): string {
   if (choice !== undefined) return choice;
   const require = createRequire(import.meta.url);
   for (const candidate of BACKEND_CHOICES) {
+    // Whether webgpu's adapter is a hardware one takes loading Dawn to tell: left out here.
+    if (candidate === 'webgpu') continue;
     try {
       require.resolve(BACKEND_PACKAGES[candidate]);
       return `${candidate} (auto)`;

@@ -1,9 +1,10 @@
 /**
  * Chooses and initialises the TensorFlow.js backend for this process: tfjs-node-gpu ->
- * tfjs-node -> wasm -> pure-JS cpu, unless ADVROB_BACKEND or the caller names one. The
- * native packages are optional dependencies loaded with dynamic import, so a machine
- * without them (offline install) still works; why each candidate was skipped is kept
- * for `advrob-dag doctor`. On wasm it installs the project's kernels (src/ml/kernels).
+ * webgpu (a hardware adapter only) -> tfjs-node -> wasm -> pure-JS cpu, unless
+ * ADVROB_BACKEND or the caller names one. The native and GPU packages are optional
+ * dependencies loaded with dynamic import, so a machine without them (offline install)
+ * still works; why each candidate was skipped is kept for `advrob-dag doctor`. On wasm it
+ * installs the project's kernels (src/ml/kernels).
  * Must never fall back silently when a backend was asked for by name: that throws.
  */
 import { createRequire } from 'node:module';
@@ -16,6 +17,7 @@ import {
   parseBackendChoice,
 } from './backend-choice.js';
 import { registerWasmKernels } from './kernels/register.js';
+import { findAdapter, formatAdapter, type GpuAdapterInfo } from './webgpu.js';
 
 export { BACKEND_CHOICES, type BackendChoice, parseBackendChoice } from './backend-choice.js';
 
@@ -39,7 +41,7 @@ export interface WasmDetails {
 }
 
 export interface BackendInfo {
-  /** The tfjs backend name now active: 'tensorflow' | 'wasm' | 'cpu'. */
+  /** The tfjs backend name now active: 'tensorflow' | 'webgpu' | 'wasm' | 'cpu'. */
   name: string;
   choice: BackendChoice;
   /** Where the choice came from. */
@@ -49,6 +51,8 @@ export interface BackendInfo {
   coreVersion: string;
   /** Present when the wasm backend is active. */
   wasm?: WasmDetails;
+  /** The GPU adapter, when the webgpu backend is active. */
+  adapter?: GpuAdapterInfo;
   /** Kernels this project registered over (or in addition to) the backend's own. */
   customKernels: string[];
   /** Every candidate considered, in order. */
@@ -66,11 +70,18 @@ function packageVersion(pkg: string): string {
   }
 }
 
-function describe(e: unknown): string {
+const NOT_INSTALLED: Partial<Record<BackendChoice, string>> = {
+  webgpu: 'not installed (optional dependencies webgpu and @tensorflow/tfjs-backend-webgpu)',
+};
+
+function describe(e: unknown, choice: BackendChoice): string {
   if (e instanceof Error) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      return 'not installed (optional dependency; its install downloads libtensorflow)';
+      return (
+        NOT_INSTALLED[choice] ??
+        'not installed (optional dependency; its install downloads libtensorflow)'
+      );
     }
     return e.message.split('\n')[0] ?? e.message;
   }
@@ -107,6 +118,24 @@ async function initWasm(): Promise<WasmDetails> {
   };
 }
 
+/**
+ * Dawn's WebGPU, on the adapter tfjs-backend-webgpu will also pick. An automatic choice
+ * takes only a hardware one: on a software adapter the backend is correct but slower
+ * than wasm, so it runs there only when asked for by name (the CI tests do, on lavapipe).
+ */
+async function initWebgpu(automatic: boolean): Promise<GpuAdapterInfo> {
+  const adapter = await findAdapter();
+  if (automatic && adapter.software) {
+    throw new Error(
+      `the adapter is ${formatAdapter(adapter)}: chosen automatically only on a hardware GPU (ask for it with --backend webgpu)`,
+    );
+  }
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (!(await tf.setBackend('webgpu'))) throw new Error('tf.setBackend("webgpu") returned false');
+  await tf.ready();
+  return adapter;
+}
+
 async function initNative(choice: 'tensorflow' | 'tensorflow-gpu'): Promise<void> {
   // Importing tfjs-node registers the 'tensorflow' backend as a side effect.
   await import(BACKEND_PACKAGES[choice]);
@@ -120,17 +149,21 @@ async function initCpu(): Promise<void> {
   await tf.ready();
 }
 
-async function tryInit(choice: BackendChoice): Promise<WasmDetails | undefined> {
+type Details = Pick<BackendInfo, 'wasm' | 'adapter'>;
+
+async function tryInit(choice: BackendChoice, automatic: boolean): Promise<Details> {
   switch (choice) {
     case 'tensorflow-gpu':
     case 'tensorflow':
       await initNative(choice);
-      return undefined;
+      return {};
+    case 'webgpu':
+      return { adapter: await initWebgpu(automatic) };
     case 'wasm':
-      return initWasm();
+      return { wasm: await initWasm() };
     case 'cpu':
       await initCpu();
-      return undefined;
+      return {};
   }
 }
 
@@ -143,7 +176,7 @@ async function select(requested: BackendChoice | undefined, source: BackendInfo[
   for (const choice of order) {
     const pkg = BACKEND_PACKAGES[choice];
     try {
-      const wasm = await tryInit(choice);
+      const details = await tryInit(choice, requested === undefined);
       attempts.push({ choice, package: pkg, ok: true });
       for (const rest of BACKEND_CHOICES.slice(BACKEND_CHOICES.indexOf(choice) + 1)) {
         attempts.push({
@@ -154,7 +187,7 @@ async function select(requested: BackendChoice | undefined, source: BackendInfo[
         });
       }
       const customKernels = tf.getBackend() === 'wasm' ? registerWasmKernels() : [];
-      const info: BackendInfo = {
+      return {
         name: tf.getBackend(),
         choice,
         source,
@@ -163,11 +196,10 @@ async function select(requested: BackendChoice | undefined, source: BackendInfo[
         coreVersion: tf.version_core,
         customKernels,
         attempts,
-      };
-      if (wasm !== undefined) info.wasm = wasm;
-      return info;
+        ...details,
+      } satisfies BackendInfo;
     } catch (e) {
-      attempts.push({ choice, package: pkg, ok: false, reason: describe(e) });
+      attempts.push({ choice, package: pkg, ok: false, reason: describe(e, choice) });
     }
   }
   const why = attempts.map((a) => `${a.choice}: ${a.reason}`).join('; ');

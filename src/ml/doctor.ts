@@ -1,9 +1,10 @@
 /**
  * `advrob-dag doctor`: a human-readable account of the ML backend this process gets —
- * which one is active, versions, wasm SIMD/threads, project kernels, and why each other
+ * which one is active, versions, wasm SIMD/threads, the GPU adapter, project kernels, and why each other
  * candidate is not in use. Must never change the selection: it reports what initBackend does.
  */
 import { BACKEND_CHOICES, type BackendInfo, initBackend } from './backend.js';
+import { formatAdapter } from './webgpu.js';
 
 export function formatBackendReport(info: BackendInfo): string {
   const lines = [
@@ -18,6 +19,7 @@ export function formatBackendReport(info: BackendInfo): string {
       `  threads: ${info.wasm.threadsNote}`,
     );
   }
+  if (info.adapter !== undefined) lines.push(`  adapter: ${formatAdapter(info.adapter)}`);
   lines.push(
     `  project kernels: ${info.customKernels.length > 0 ? info.customKernels.join(', ') : 'none'}`,
     'candidates:',

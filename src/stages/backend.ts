@@ -11,12 +11,14 @@ export const ML_BACKEND_PACKAGES: readonly string[] = Object.values(BACKEND_PACK
 
 export async function startBackend(ctx: Pick<StageContext, 'log' | 'annotate'>): Promise<string> {
   const { initBackend } = await import('../ml/backend.js');
+  const { formatAdapter } = await import('../ml/webgpu.js');
   const info = await initBackend();
   ctx.log(`backend ${info.name} (${info.package} ${info.packageVersion})`);
   ctx.annotate?.({
     backend: info.name,
     backendPackage: `${info.package}@${info.packageVersion}`,
     ...(info.wasm ? { wasmBinary: info.wasm.binary } : {}),
+    ...(info.adapter ? { gpuAdapter: formatAdapter(info.adapter) } : {}),
   });
   return info.name;
 }
