@@ -16,7 +16,7 @@ import {
   type BackendChoice,
   parseBackendChoice,
 } from './backend-choice.js';
-import { registerWasmKernels } from './kernels/register.js';
+import { registerWasmKernels, registerWebgpuKernels } from './kernels/register.js';
 import { findAdapter, formatAdapter, type GpuAdapterInfo } from './webgpu.js';
 
 export { BACKEND_CHOICES, type BackendChoice, parseBackendChoice } from './backend-choice.js';
@@ -167,6 +167,12 @@ async function tryInit(choice: BackendChoice, automatic: boolean): Promise<Detai
   }
 }
 
+/** The project's kernels for a backend (src/ml/kernels), installed once it is up. */
+const PROJECT_KERNELS: Record<string, () => string[]> = {
+  wasm: registerWasmKernels,
+  webgpu: registerWebgpuKernels,
+};
+
 async function select(requested: BackendChoice | undefined, source: BackendInfo['source']) {
   const order: readonly BackendChoice[] = requested === undefined ? BACKEND_CHOICES : [requested];
   // tfjs-core's Node bundle registers no gradients; tfjs-layers' bundle registers all of
@@ -186,7 +192,7 @@ async function select(requested: BackendChoice | undefined, source: BackendInfo[
           reason: `not tried: ${choice} was chosen first`,
         });
       }
-      const customKernels = tf.getBackend() === 'wasm' ? registerWasmKernels() : [];
+      const customKernels = PROJECT_KERNELS[tf.getBackend()]?.() ?? [];
       return {
         name: tf.getBackend(),
         choice,

@@ -1,6 +1,6 @@
 /**
- * Installs the project's wasm kernels over the backend's own (or where it has none).
- * Idempotent: a kernel already installed by us is left alone. Must run after the wasm
+ * Installs the project's wasm and webgpu kernels over the backend's own (or where it has
+ * none). Idempotent: a kernel already installed by us is left alone. Must run after the
  * backend is initialised and never touch other backends.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,6 +10,7 @@ import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { signConfig } from './sign.js';
 import { originalKernel, saveOriginal } from './wasm-ops.js';
+import { webgpuMaxPoolGradConfig } from './webgpu-max-pool-grad.js';
 
 /** Kernels we provide for wasm, in the order they are registered. */
 export const WASM_KERNELS: readonly tf.KernelConfig[] = [
@@ -32,6 +33,20 @@ export function registerWasmKernels(): string[] {
     tf.registerKernel(config);
   }
   return WASM_KERNELS.map((k) => k.kernelName);
+}
+
+/** Kernels we provide for webgpu: where its own differ from the cpu backend's results. */
+export const WEBGPU_KERNELS: readonly tf.KernelConfig[] = [webgpuMaxPoolGradConfig];
+
+/** Registers WEBGPU_KERNELS for 'webgpu' in place of the backend's own; returns their names. */
+export function registerWebgpuKernels(): string[] {
+  for (const config of WEBGPU_KERNELS) {
+    const existing = tf.getKernel(config.kernelName, 'webgpu');
+    if (existing?.kernelFunc === config.kernelFunc) continue;
+    if (existing !== undefined) tf.unregisterKernel(config.kernelName, 'webgpu');
+    tf.registerKernel(config);
+  }
+  return WEBGPU_KERNELS.map((k) => k.kernelName);
 }
 
 /**
