@@ -80,10 +80,17 @@ async function installGlobals(): Promise<Gpu> {
   return gpu;
 }
 
-/** The Vulkan driver manifests the loader would read (or the ones the environment names). */
+/** The variable naming the Vulkan driver manifests, where one does (the loader's own rule). */
+function driverVariable(): 'VK_DRIVER_FILES' | 'VK_ICD_FILENAMES' | undefined {
+  if (process.env.VK_DRIVER_FILES) return 'VK_DRIVER_FILES';
+  if (process.env.VK_ICD_FILENAMES) return 'VK_ICD_FILENAMES';
+  return undefined;
+}
+
+/** The Vulkan driver manifests the loader would read. */
 function vulkanDrivers(): string[] {
-  const named = process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES;
-  if (named) return named.split(':').filter((f) => existsSync(f));
+  const variable = driverVariable();
+  if (variable) return (process.env[variable] ?? '').split(':').filter((f) => existsSync(f));
   const dataDirs = (process.env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':');
   const dirs = ['/etc/vulkan/icd.d', ...dataDirs.map((d) => join(d, 'vulkan', 'icd.d'))];
   return dirs.flatMap((d) =>
@@ -103,7 +110,10 @@ function noAdapterReason(): string {
       // Any other error means the library loaded but is not a Node addon, as expected.
     }
     if (vulkanDrivers().length === 0) {
-      return 'no Vulkan driver (no ICD manifest in /usr/share/vulkan/icd.d or /etc/vulkan/icd.d; install the GPU vendor driver, or mesa-vulkan-drivers)';
+      const named = driverVariable();
+      return named
+        ? `no Vulkan driver (${named} names no existing ICD manifest)`
+        : 'no Vulkan driver (no ICD manifest in /usr/share/vulkan/icd.d or /etc/vulkan/icd.d; install the GPU vendor driver, or mesa-vulkan-drivers)';
     }
   }
   return 'Dawn found no usable adapter (the Vulkan driver may be too old: Debian bookworm needs mesa-vulkan-drivers from bookworm-backports)';

@@ -3,47 +3,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lossGradient } from '../../src/ml/attacks/common.js';
-import { carliniWagnerL2 } from '../../src/ml/attacks/cw.js';
 import { fgsm } from '../../src/ml/attacks/fgsm.js';
 import { pgd } from '../../src/ml/attacks/pgd.js';
 import { initBackend } from '../../src/ml/backend.js';
-import { cleverUntargeted } from '../../src/ml/metrics/clever.js';
-import { empiricalRobustness } from '../../src/ml/metrics/empirical-robustness.js';
-import { lossSensitivity } from '../../src/ml/metrics/loss-sensitivity.js';
-import { linearFrom, randomImages, tinyConvNet } from './attacks-fixtures.js';
-
-const SHAPE: [number, number, number] = [4, 4, 2];
-
-/** Runs every attack and metric on the current backend. */
-async function runAll(): Promise<{ adv: number[][]; metrics: number[] }> {
-  const net = tinyConvNet(SHAPE, 3, 17);
-  const x = randomImages(3, SHAPE, 18);
-  const labels = [0, 1, 2];
-  const outs = [
-    await fgsm(net, x, { labels }),
-    await pgd(net, x, { labels, maxIter: 3, numRandomInit: 1, seed: 4 }),
-    await carliniWagnerL2(net, x, { labels, maxIter: 3, binarySearchSteps: 2, output: 'logits' }),
-  ];
-  const adv = outs.map((t) => Array.from(t.dataSync()));
-  const clever = await cleverUntargeted(net, x, {
-    nbBatches: 5,
-    batchSize: 4,
-    radius: 1,
-    norm: 2,
-    seed: 2,
-  });
-  const ls = await lossSensitivity(net, x, labels);
-  const er = await empiricalRobustness(net, x, { eps: 1, epsStep: 0.1 });
-  tf.dispose([...outs, x]);
-  net.dispose();
-  return { adv, metrics: [...clever.map((c) => c.score), ls, er.value] };
-}
+import { linearFrom } from './attacks-fixtures.js';
+import {
+  type AttackMetricResults,
+  expectAgreement,
+  runEveryAttackAndMetric,
+} from './backend-agreement.js';
 
 describe('wasm backend', () => {
-  let cpu: { adv: number[][]; metrics: number[] };
+  let cpu: AttackMetricResults;
   beforeAll(async () => {
     await initBackend('cpu');
-    cpu = await runAll();
+    cpu = await runEveryAttackAndMetric();
     await initBackend('wasm');
   });
   afterAll(async () => {
@@ -52,19 +26,7 @@ describe('wasm backend', () => {
 
   it('runs every attack and metric, and agrees with cpu', async () => {
     expect(tf.getBackend()).toBe('wasm');
-    const wasm = await runAll();
-    for (const [i, a] of wasm.adv.entries()) {
-      const b = cpu.adv[i] as number[];
-      let close = 0;
-      for (let j = 0; j < a.length; j++)
-        if (Math.abs((a[j] as number) - (b[j] as number)) < 1e-4) close++;
-      // A gradient coordinate near 0 may change sign between backends; nearly all must agree.
-      expect(close / a.length).toBeGreaterThan(0.95);
-    }
-    for (const [i, v] of wasm.metrics.entries()) {
-      const w = cpu.metrics[i] as number;
-      expect(Math.abs(v - w)).toBeLessThanOrEqual(1e-3 * Math.max(1, Math.abs(w)));
-    }
+    expectAgreement(await runEveryAttackAndMetric(), cpu);
   });
 
   it('FGSM and PGD move every pixel of an image the model is very sure of', async () => {

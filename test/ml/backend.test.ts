@@ -10,6 +10,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BACKEND_CHOICES, initBackend, parseBackendChoice } from '../../src/ml/backend.js';
 import { doctor, formatBackendReport } from '../../src/ml/doctor.js';
+import { describeAdapter, formatAdapter } from '../../src/ml/webgpu.js';
 
 const require = createRequire(import.meta.url);
 const installed = (pkg: string) => {
@@ -31,6 +32,7 @@ describe('parseBackendChoice', () => {
     expect(parseBackendChoice(' CPU ')).toBe('cpu');
     expect(parseBackendChoice('node')).toBe('tensorflow');
     expect(parseBackendChoice('tfjs-node-gpu')).toBe('tensorflow-gpu');
+    expect(parseBackendChoice('WebGPU')).toBe('webgpu');
     expect(parseBackendChoice('auto')).toBeUndefined();
     expect(parseBackendChoice('')).toBeUndefined();
     expect(parseBackendChoice(undefined)).toBeUndefined();
@@ -38,6 +40,36 @@ describe('parseBackendChoice', () => {
 
   it('rejects unknown names and lists the valid ones', () => {
     expect(() => parseBackendChoice('webgl')).toThrow(/unknown backend 'webgl'.*wasm/);
+  });
+});
+
+describe('describeAdapter', () => {
+  it('tells a software adapter from a hardware one', () => {
+    const lavapipe = describeAdapter({
+      info: {
+        vendor: 'mesa',
+        architecture: 'software',
+        device: 'llvmpipe-llvm-15',
+        description: 'llvmpipe: Mesa 25.0.7',
+        isFallbackAdapter: true,
+      },
+    });
+    expect(lavapipe.software).toBe(true);
+    expect(formatAdapter(lavapipe)).toBe(
+      'llvmpipe: Mesa 25.0.7 (vendor mesa, architecture software), a software (CPU) adapter',
+    );
+    // Older Dawn builds leave isFallbackAdapter out: the device name still says llvmpipe.
+    expect(describeAdapter({ info: { vendor: 'mesa', device: 'llvmpipe' } }).software).toBe(true);
+    const h200 = describeAdapter({
+      info: { vendor: 'nvidia', architecture: 'hopper', device: '', description: 'NVIDIA H200' },
+    });
+    expect(h200.software).toBe(false);
+    expect(formatAdapter(h200)).toBe(
+      'NVIDIA H200 (vendor nvidia, architecture hopper), a hardware adapter',
+    );
+    expect(formatAdapter(describeAdapter({}))).toBe(
+      'unnamed adapter (vendor unknown vendor, architecture unknown architecture), a hardware adapter',
+    );
   });
 });
 
