@@ -72,12 +72,12 @@ export interface CliResult {
   stderr: string;
 }
 
-/** The real CLI, on the pure-JS backend (available everywhere, deterministic). */
-export function cli(ws: string, args: string[]): CliResult {
+/** The real CLI, by default on the pure-JS backend (available everywhere, deterministic). */
+export function cli(ws: string, args: string[], backend = 'cpu', timeout = 240_000): CliResult {
   const r = spawnSync(process.execPath, [CLI, '-C', ws, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, ADVROB_BACKEND: 'cpu', NO_COLOR: '1' },
-    timeout: 240_000,
+    env: { ...process.env, ADVROB_BACKEND: backend, NO_COLOR: '1' },
+    timeout,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
