@@ -1,5 +1,6 @@
 /**
- * ML throughput benchmark: images/second for a LeNet train step (batch 32 and 64),
+ * ML throughput benchmark: images/second for a LeNet train step (batch 32 and 64; on a GPU
+ * backend also 256 and 1024),
  * predict (batches of 256) and the input gradient (one batch of up to 1024 images) at
  * 28x28x1, 32x32x3 and 96x96x3 on the active backend, measured the same way as the
  * PyTorch peer baseline ../shared/bench/torch_lenet.py next to the project (one warm-up
@@ -9,7 +10,7 @@
  * Prints figures only; never asserts on time.
  *
  *   node dist/bench/ml.js [--sizes 28x28x1,32x32x3,96x96x3] [--n 2048] [--batches 32,64]
- *                         [--repeat 3] [--baseline] [--backend wasm|cpu|...] [--torch auto|no]
+ *                         [--repeat 3] [--baseline] [--backend wasm|webgpu|cpu|...] [--torch auto|no]
  *                         [--torch-script PATH] [--profile | --kernels | --stages]
  *
  * `--stages` runs the small profile (the default pipeline scaled down, see stageTimes) cold
@@ -30,6 +31,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../src/ml/backend.js';
 import { registerWasmKernels, restoreOriginalWasmKernels } from '../src/ml/kernels/register.js';
 import { callOriginal } from '../src/ml/kernels/wasm-ops.js';
+import { formatAdapter } from '../src/ml/webgpu.js';
 
 interface Size {
   h: number;
@@ -102,19 +104,21 @@ function batches(x: tf.Tensor4D, y: tf.Tensor2D, size: number): Array<[tf.Tensor
   return out;
 }
 
-function trainEpoch(
+/** Reads t (as a user of the result must: the GPU work is done once it is read) and frees it. */
+async function read(t: tf.Tensor | undefined | null): Promise<void> {
+  await t?.data();
+  t?.dispose();
+}
+
+async function trainEpoch(
   model: tfl.Sequential,
   opt: tf.Optimizer,
   data: Array<[tf.Tensor4D, tf.Tensor2D]>,
-): void {
-  for (const [xb, yb] of data) {
-    const loss = opt.minimize(() => lossOf(model, xb, yb, true), true);
-    loss?.dataSync();
-    loss?.dispose();
-  }
+): Promise<void> {
+  for (const [xb, yb] of data) await read(opt.minimize(() => lossOf(model, xb, yb, true), true));
 }
 
-function measure(size: Size, n: number, batchSizes: number[]): Figures {
+async function measure(size: Size, n: number, batchSizes: number[]): Promise<Figures> {
   const x = tf.randomUniform([n, size.h, size.h, size.c], 0, 1, 'float32', 1) as tf.Tensor4D;
   const labels = tf.randomUniform([n], 0, 10, 'int32', 2) as tf.Tensor1D;
   const y = tf.tidy(() => tf.cast(tf.oneHot(labels, 10), 'float32')) as tf.Tensor2D;
@@ -125,23 +129,17 @@ function measure(size: Size, n: number, batchSizes: number[]): Figures {
     model = buildLeNet(size);
     const opt = tf.train.adam(1e-3);
     const data = batches(x, y, bs);
-    trainEpoch(model, opt, data);
+    await trainEpoch(model, opt, data);
     const t = performance.now();
-    trainEpoch(model, opt, data);
+    await trainEpoch(model, opt, data);
     train[bs] = n / ((performance.now() - t) / 1000);
     tf.dispose(data.flat());
     opt.dispose();
   }
   const predictData = batches(x, y, 256);
-  tf.tidy(() => {
-    (model.apply(predictData[0]?.[0] as tf.Tensor) as tf.Tensor).dataSync();
-  });
+  await read(model.apply(predictData[0]?.[0] as tf.Tensor) as tf.Tensor);
   let t = performance.now();
-  for (const [xb] of predictData) {
-    tf.tidy(() => {
-      (model.apply(xb) as tf.Tensor).dataSync();
-    });
-  }
+  for (const [xb] of predictData) await read(model.apply(xb) as tf.Tensor);
   const predict = n / ((performance.now() - t) / 1000);
   tf.dispose(predictData.flat());
   const g = Math.min(n, 1024);
@@ -149,13 +147,9 @@ function measure(size: Size, n: number, batchSizes: number[]): Figures {
   const yg = tf.slice(y, 0, g);
   const gradOf = (xi: tf.Tensor, yi: tf.Tensor) =>
     tf.grad((v: tf.Tensor) => lossOf(model, v, yi, false))(xi);
-  tf.tidy(() => {
-    gradOf(tf.slice(xg, 0, 32), tf.slice(yg, 0, 32)).dataSync();
-  });
+  await read(tf.tidy(() => gradOf(tf.slice(xg, 0, 32), tf.slice(yg, 0, 32))));
   t = performance.now();
-  tf.tidy(() => {
-    gradOf(xg, yg).dataSync();
-  });
+  await read(tf.tidy(() => gradOf(xg, yg)));
   const inputGrad = g / ((performance.now() - t) / 1000);
   tf.dispose([x, labels, y, xg, yg]);
   model.dispose();
@@ -164,10 +158,14 @@ function measure(size: Size, n: number, batchSizes: number[]): Figures {
 
 /** Per-kernel milliseconds of `run`, each kernel's least total over `repeats` runs (the
  * machine is shared), largest first. */
-async function profileKernels(label: string, repeats: number, run: () => void): Promise<void> {
-  run();
-  const info = await tf.profile(() => {
-    for (let i = 0; i < repeats; i++) run();
+async function profileKernels(
+  label: string,
+  repeats: number,
+  run: () => Promise<void>,
+): Promise<void> {
+  await run();
+  const info = await tf.profile(async () => {
+    for (let i = 0; i < repeats; i++) await run();
   });
   const perRun = info.kernels.length / repeats;
   const least = new Map<string, { ms: number; calls: number }>();
@@ -210,17 +208,13 @@ async function profile(size: Size, batchSizes: number[]): Promise<void> {
   const y = tf.tidy(() => tf.cast(tf.oneHot(labels, 10), 'float32')) as tf.Tensor2D;
   for (const bs of batchSizes) {
     const [xb, yb] = [tf.slice(x, 0, bs), tf.slice(y, 0, bs)];
-    await profileKernels(`${size.label} train step, batch ${bs}`, 5, () => {
-      const loss = opt.minimize(() => lossOf(model, xb, yb, true), true);
-      loss?.dataSync();
-      loss?.dispose();
-    });
+    await profileKernels(`${size.label} train step, batch ${bs}`, 5, () =>
+      read(opt.minimize(() => lossOf(model, xb, yb, true), true)),
+    );
     tf.dispose([xb, yb]);
   }
   await profileKernels(`${size.label} input gradient, batch ${gradBatch}`, 2, () =>
-    tf.tidy(() => {
-      tf.grad((v: tf.Tensor) => lossOf(model, v, y, false))(x).dataSync();
-    }),
+    read(tf.tidy(() => tf.grad((v: tf.Tensor) => lossOf(model, v, y, false))(x))),
   );
   tf.dispose([x, labels, y]);
   opt.dispose();
@@ -417,7 +411,11 @@ const total = (xs: number[]): number => xs.reduce((a, v) => a + v, 0);
 async function main(): Promise<void> {
   const info = await initBackend(option('backend', '') || undefined);
   const sizes = option('sizes', '28x28x1,32x32x3,96x96x3').split(',').map(parseSize);
-  const batchSizes = option('batches', '32,64').split(',').map(Number);
+  // A GPU wants large batches: there, 256 and 1024 as well.
+  const gpu = info.name === 'webgpu' || info.choice === 'tensorflow-gpu';
+  const batchSizes = option('batches', gpu ? '32,64,256,1024' : '32,64')
+    .split(',')
+    .map(Number);
   const nOpt = option('n', '');
   const rounds = Number(option('repeat', '3'));
   const script = option(
@@ -429,7 +427,10 @@ async function main(): Promise<void> {
   // Replaced kernels other than the one wasm lacks: "baseline" puts the backend's own back.
   const replaced = info.customKernels.filter((k) => k !== tf.Conv2DBackpropFilter);
   const wasm = info.wasm ? ` ${info.wasm.binary}, threads ${info.wasm.threads}` : '';
-  console.log(`backend ${info.name}${wasm}; kernels: ${info.customKernels.join(', ') || 'none'}`);
+  const adapter = info.adapter ? ` on ${formatAdapter(info.adapter)}` : '';
+  console.log(
+    `backend ${info.name}${wasm}${adapter}; kernels: ${info.customKernels.join(', ') || 'none'}`,
+  );
   if (process.argv.includes('--profile')) {
     if (baseline) {
       console.log('== wasm with its own kernels (only Conv2DBackpropFilter added)');
@@ -463,11 +464,11 @@ async function main(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       if (baseline) {
         restoreOriginalWasmKernels(replaced);
-        figuresInto(own, measure(size, n, batchSizes));
+        figuresInto(own, await measure(size, n, batchSizes));
         registerWasmKernels();
       }
       const before = tf.memory().numTensors;
-      const f = measure(size, n, batchSizes);
+      const f = await measure(size, n, batchSizes);
       leaked += tf.memory().numTensors - before;
       figuresInto(ours, f);
       if (!wantTorch) continue;

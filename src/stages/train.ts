@@ -8,6 +8,7 @@
  */
 import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { JsonObject } from '../dag/pipeline-types.js';
 import { defineStage } from '../dag/stage-kind.js';
 import type { LeNetActivation } from '../ml/lenet.js';
 import type { OptimizerName } from '../ml/optimizers.js';
@@ -15,8 +16,7 @@ import { ML_BACKEND_PACKAGES, startBackend } from './backend.js';
 import { fetchedDataset, inputPath, writeJson } from './io.js';
 import type { FoldFile } from './split.js';
 
-interface TrainParams {
-  [key: string]: string | number;
+type TrainParams = JsonObject & {
   regime: string;
   fold: number;
   learning_rate: number;
@@ -26,7 +26,9 @@ interface TrainParams {
   activation: LeNetActivation;
   /** Seeds weight initialisation and the per-epoch shuffles; the same for every regime. */
   seed: number;
-}
+  /** Batch of the per-epoch validation (default 256); a GPU wants larger ones. */
+  eval_batch_size?: number;
+};
 
 /** What history.json holds: one value per epoch in each series (Keras's names). */
 export interface HistoryFile {
@@ -70,6 +72,7 @@ export const train = defineStage<TrainParams>({
       optimizer: { enum: ['adam', 'sgd', 'rmsprop'] },
       activation: { enum: ['relu', 'tanh', 'sigmoid', 'elu', 'selu'] },
       seed: { type: 'integer', minimum: 0 },
+      eval_batch_size: { type: 'integer', minimum: 1 },
     },
   },
   inputs: {
@@ -108,6 +111,7 @@ export const train = defineStage<TrainParams>({
       epochs: p.epochs,
       optimizer: { name: p.optimizer, learningRate: p.learning_rate },
       batchSize: p.batch_size,
+      ...(p.eval_batch_size === undefined ? {} : { evalBatchSize: p.eval_batch_size }),
       seed: deriveSeed(p.seed, 'shuffle', p.fold),
       outDir: work,
       signal: ctx.signal,
