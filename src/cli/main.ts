@@ -88,7 +88,7 @@ function buildProgram(): Command {
     .option('--no-ui', 'plain log lines even on a terminal')
     .option(
       '--backend <name>',
-      'ML backend for the stages: auto, wasm, cpu, tensorflow, tensorflow-gpu (default: $ADVROB_BACKEND or auto; not part of the cache key)',
+      'ML backend for the stages: auto, webgpu, wasm, cpu, tensorflow, tensorflow-gpu (default: $ADVROB_BACKEND or auto; not part of the cache key)',
     )
     .action(async (targets: string[], _flags, cmd: Command) => {
       const o = optionsOf<RunFlags>(cmd);

@@ -121,7 +121,7 @@ export const pipelineSchema: JsonObject = {
           type: 'string',
           description:
             // biome-ignore lint/suspicious/noTemplateCurlyInString: the user-facing ${...} syntax
-            'ML backend of the stage processes: auto, wasm, cpu, tensorflow, tensorflow-gpu, or ${param}. ADVROB_BACKEND and run --backend override it.',
+            'ML backend of the stage processes: auto, webgpu, wasm, cpu, tensorflow, tensorflow-gpu, or ${param}. ADVROB_BACKEND and run --backend override it.',
         },
         ...retryFields,
         retry_backoff: {
