@@ -8,13 +8,7 @@
  * Must never be registered for a backend other than webgpu.
  */
 import * as tf from '@tensorflow/tfjs-core';
-
-interface MaxPoolGradAttrs {
-  filterSize: [number, number] | number;
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
+import { maxPoolGradInfo } from './pool-info.js';
 
 /** What tfjs-backend-webgpu's runWebGPUProgram reads of a program (its WebGPUProgram). */
 interface Program {
@@ -115,15 +109,7 @@ function maxPoolGrad(args: {
 }): tf.TensorInfo {
   const backend = args.backend as WebgpuBackend;
   const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
-  const attrs = args.attrs as unknown as MaxPoolGradAttrs;
-  const info = tf.backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    attrs.filterSize,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
+  const info = maxPoolGradInfo(input, args.attrs);
   return backend.runWebGPUProgram(program(info.inShape), [dy, input], 'float32', [
     { type: 'int32', data: [info.strideHeight, info.strideWidth] },
     { type: 'int32', data: [info.padInfo.top, info.padInfo.left] },
