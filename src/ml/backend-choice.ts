@@ -20,6 +20,15 @@ export const BACKEND_PACKAGES: Record<BackendChoice, string> = {
   cpu: '@tensorflow/tfjs-backend-cpu',
 };
 
+/** What webgpu needs besides its tfjs package: Dawn's WebGPU for Node. */
+export const DAWN_PACKAGE = 'webgpu';
+
+/** Every package a backend brings in: kept out of cache keys, recorded in provenance. */
+export const ML_BACKEND_PACKAGES: readonly string[] = [
+  ...Object.values(BACKEND_PACKAGES),
+  DAWN_PACKAGE,
+];
+
 /** Accepted spellings of a backend request (argument or ADVROB_BACKEND). */
 const ALIASES: Record<string, BackendChoice> = {
   'tensorflow-gpu': 'tensorflow-gpu',

@@ -14,6 +14,7 @@ import {
   BACKEND_CHOICES,
   BACKEND_PACKAGES,
   type BackendChoice,
+  DAWN_PACKAGE,
   parseBackendChoice,
 } from './backend-choice.js';
 import { registerWasmKernels, registerWebgpuKernels } from './kernels/register.js';
@@ -53,6 +54,8 @@ export interface BackendInfo {
   wasm?: WasmDetails;
   /** The GPU adapter, when the webgpu backend is active. */
   adapter?: GpuAdapterInfo;
+  /** Dawn's npm package and version (`webgpu@0.6.2`), when the webgpu backend is active. */
+  dawnPackage?: string;
   /** Kernels this project registered over (or in addition to) the backend's own. */
   customKernels: string[];
   /** Every candidate considered, in order. */
@@ -149,7 +152,7 @@ async function initCpu(): Promise<void> {
   await tf.ready();
 }
 
-type Details = Pick<BackendInfo, 'wasm' | 'adapter'>;
+type Details = Pick<BackendInfo, 'wasm' | 'adapter' | 'dawnPackage'>;
 
 async function tryInit(choice: BackendChoice, automatic: boolean): Promise<Details> {
   switch (choice) {
@@ -158,7 +161,10 @@ async function tryInit(choice: BackendChoice, automatic: boolean): Promise<Detai
       await initNative(choice);
       return {};
     case 'webgpu':
-      return { adapter: await initWebgpu(automatic) };
+      return {
+        adapter: await initWebgpu(automatic),
+        dawnPackage: `${DAWN_PACKAGE}@${packageVersion(DAWN_PACKAGE)}`,
+      };
     case 'wasm':
       return { wasm: await initWasm() };
     case 'cpu':

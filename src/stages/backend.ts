@@ -4,10 +4,9 @@
  * provenance is where a user finds out what computed a result (`advrob-dag why`).
  */
 import type { StageContext } from '../dag/stage-kind.js';
-import { BACKEND_PACKAGES } from '../ml/backend-choice.js';
 
 /** A kind that starts a backend leaves these out of its key (`StageKind.runtimePackages`). */
-export const ML_BACKEND_PACKAGES: readonly string[] = Object.values(BACKEND_PACKAGES);
+export { ML_BACKEND_PACKAGES } from '../ml/backend-choice.js';
 
 export async function startBackend(ctx: Pick<StageContext, 'log' | 'annotate'>): Promise<string> {
   const { initBackend } = await import('../ml/backend.js');
@@ -19,6 +18,7 @@ export async function startBackend(ctx: Pick<StageContext, 'log' | 'annotate'>):
     backendPackage: `${info.package}@${info.packageVersion}`,
     ...(info.wasm ? { wasmBinary: info.wasm.binary } : {}),
     ...(info.adapter ? { gpuAdapter: formatAdapter(info.adapter) } : {}),
+    ...(info.dawnPackage ? { dawnPackage: info.dawnPackage } : {}),
   });
   return info.name;
 }

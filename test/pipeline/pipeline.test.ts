@@ -185,6 +185,8 @@ describe('tiny profile through every stage kind', () => {
     expect(record.packages['@tensorflow/tfjs-core']?.[0]).toMatch(new RegExp(`^${core.version}`));
     expect(record.packages['@tensorflow/tfjs-backend-cpu']).toBeUndefined();
     expect(record.packages['@tensorflow/tfjs-backend-wasm']).toBeUndefined();
+    expect(record.packages['@tensorflow/tfjs-backend-webgpu']).toBeUndefined();
+    expect(record.packages.webgpu).toBeUndefined();
     const why = cli(ws, ['why', art(`train[${D},normal,0]`, 'history.json')]);
     expect(why.stdout).toMatch(/"backendPackage":"@tensorflow\/tfjs-backend-cpu@\d/);
   });
