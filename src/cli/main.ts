@@ -79,7 +79,7 @@ function buildProgram(): Command {
     )
     .option(
       '--assume-fresh <stage>',
-      'accept a stage whose only change is its code (repeatable)',
+      'accept a stage whose only changes are its code, packages or tools (repeatable)',
       collect,
       [],
     )

@@ -55,7 +55,7 @@ const pipeline: Pipeline = {
 };
 
 describe('Planner', () => {
-  it('--assume-fresh accepts the previous output only when the code alone changed', () => {
+  it('--assume-fresh accepts the previous output when only the code changed, not when params did', () => {
     const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'advrob-plan-'));
     dirs.push(ws);
     const store = new Store(path.join(ws, 'cache'));
