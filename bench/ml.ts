@@ -363,7 +363,10 @@ const SMALL_PROFILE = [
   'metrics.examples=5',
 ];
 
-/** Runs the small profile cold through the CLI (--json) and prints seconds per stage kind. */
+/**
+ * Runs the small profile cold through the CLI (--json) and prints seconds per stage kind,
+ * attacks also per method.
+ */
 function stageTimes(backend: string): void {
   const dir = mkdtempSync(join(tmpdir(), 'advrob-bench-stages-'));
   try {
@@ -381,25 +384,41 @@ function stageTimes(backend: string): void {
     const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 28 });
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;
     if (r.status !== 0) throw new Error(`advrob-dag run exited ${r.status}: ${r.stderr}`);
-    const kinds = new Map<string, number[]>();
+    // Per kind, and per attack method too: attack stages differ by an order of magnitude.
+    const groups = new Map<string, number[]>();
+    const add = (key: string, secs: number) => groups.set(key, [...(groups.get(key) ?? []), secs]);
     for (const line of r.stdout.split('\n')) {
       if (!line.startsWith('{')) continue;
-      const e = JSON.parse(line) as { type: string; kind?: string; durationMs?: number };
+      const e = JSON.parse(line) as {
+        type: string;
+        kind?: string;
+        stageId?: string;
+        durationMs?: number;
+      };
       if (e.type !== 'stage-finished' || e.kind === undefined || e.durationMs === undefined)
         continue;
-      kinds.set(e.kind, [...(kinds.get(e.kind) ?? []), e.durationMs / 1000]);
+      add(e.kind, e.durationMs / 1000);
+      const method = /,([^,\]]+)\]$/.exec(e.stageId ?? '')?.[1];
+      if (e.kind === 'attack' && method !== undefined) add(`  ${method}`, e.durationMs / 1000);
     }
     console.log(`small profile cold (${SMALL_PROFILE.join(' ')}), -j 2: ${wall.toFixed(1)} s wall`);
     console.log(
       `  ${'kind'.padEnd(10)}${['stages', 'total s', 'mean s', 'max s', 'share'].map((h) => h.padStart(9)).join('')}`,
     );
-    const sum = [...kinds.values()].flat().reduce((a, v) => a + v, 0);
-    const rows = [...kinds].sort((a, b) => total(b[1]) - total(a[1]));
-    for (const [kind, secs] of rows) {
+    const kinds = [...groups].filter(([key]) => !key.startsWith(' '));
+    const sum = kinds.reduce((a, [, secs]) => a + total(secs), 0);
+    const byTime = (a: [string, number[]], b: [string, number[]]) => total(b[1]) - total(a[1]);
+    const row = (key: string, secs: number[]) => {
       const cols = [secs.length, total(secs), total(secs) / secs.length, Math.max(...secs)];
       console.log(
-        `  ${kind.padEnd(10)}${cols.map((v, i) => (i === 0 ? `${v}` : v.toFixed(1)).padStart(9)).join('')}${`${((100 * total(secs)) / sum).toFixed(0)}%`.padStart(9)}`,
+        `  ${key.padEnd(10)}${cols.map((v, i) => (i === 0 ? `${v}` : v.toFixed(1)).padStart(9)).join('')}${`${((100 * total(secs)) / sum).toFixed(0)}%`.padStart(9)}`,
       );
+    };
+    for (const [kind, secs] of kinds.sort(byTime)) {
+      row(kind, secs);
+      if (kind !== 'attack') continue;
+      for (const [key, s] of [...groups].filter(([k]) => k.startsWith(' ')).sort(byTime))
+        row(key, s);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
