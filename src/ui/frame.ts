@@ -161,9 +161,19 @@ export function progressText(progress: StageProgress, room: number, paint: Paint
   return truncate(outer, room);
 }
 
-function idWidth(ids: string[], width: number): number {
-  const longest = Math.max(8, ...ids.map((id) => Array.from(id).length));
-  return Math.min(longest, Math.max(10, Math.floor(width * 0.32)));
+/** Columns of a running row besides the id and the body: marker, spaces, elapsed time. */
+const rowChrome = 2 + 1 + 1 + elapsedWidth;
+
+/**
+ * Ids are shown whole when the row has room: the body gets what its richest layout uses
+ * (bars are capped, so a wide terminal has columns to spare) and the id takes the rest.
+ * Only when both cannot fit is the id cut, and never below a third of the width.
+ */
+function idWidth(stages: StageView[], width: number, paint: Paint): number {
+  const longest = Math.max(8, ...stages.map((s) => Array.from(s.id).length));
+  const body = Math.max(0, ...stages.map((s) => wantedBody(s, width, paint)));
+  const spare = width - rowChrome - body;
+  return Math.min(longest, Math.max(10, Math.floor(width * 0.32), spare));
 }
 
 export function runningRows(state: RunState, opts: FrameOptions): string[] {
@@ -172,14 +182,11 @@ export function runningRows(state: RunState, opts: FrameOptions): string[] {
   const running = stagesWithStatus(state, 'running');
   const maxRows = opts.maxRows ?? 12;
   const shown = running.slice(0, maxRows);
-  const idCols = idWidth(
-    shown.map((s) => s.id),
-    width,
-  );
+  const idCols = idWidth(shown, width, paint);
   const rows = shown.map((stage) => {
     const id = padEnd(truncateId(stage.id, idCols), idCols);
     const elapsed = formatDuration(Math.max(0, opts.now - (stage.startedAt ?? opts.now)));
-    const room = width - 2 - idCols - 1 - 1 - elapsedWidth;
+    const room = width - rowChrome - idCols;
     const body = stageBody(stage, room, paint);
     const filler = ' '.repeat(Math.max(0, room - visibleLength(body)));
     return `${paint('cyan', '▶')} ${paint('bold', id)} ${body}${filler} ${paint('dim', elapsed.padStart(elapsedWidth))}`;
@@ -188,6 +195,14 @@ export function runningRows(state: RunState, opts: FrameOptions): string[] {
     rows.push(paint('dim', `  … and ${running.length - shown.length} more running`));
   }
   return rows;
+}
+
+/** A log line or message can be cut anywhere, so it asks for no more than a bar would. */
+const noteWant = 24;
+
+function wantedBody(stage: StageView, width: number, paint: Paint): number {
+  const full = visibleLength(stageBody(stage, width, paint));
+  return stage.progress && stage.progress.total > 0 ? full : Math.min(full, noteWant);
 }
 
 function stageBody(stage: StageView, room: number, paint: Paint): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StageProgress } from '../../src/dag/stage-kind.js';
-import { metricTexts, progressText } from '../../src/ui/frame.js';
+import { metricTexts, progressText, runningRows } from '../../src/ui/frame.js';
 import { initialRunState, reduceEvents } from '../../src/ui/state.js';
 import { painter } from '../../src/ui/text.js';
 
@@ -87,5 +87,29 @@ describe('metrics across progress events', () => {
       acc: 0.65,
       loss: 0.3,
     });
+  });
+});
+
+describe('running rows', () => {
+  const running = (id: string, progress: StageProgress) =>
+    reduceEvents(initialRunState, [
+      { type: 'stage-started', time: 0, stageId: id, kind: 'attack', key: 'k' },
+      { type: 'stage-progress', time: 1, stageId: id, progress },
+    ]);
+  const attack: StageProgress = { unit: 'batch', done: 3, total: 7, metrics: { asr: 0.5 } };
+  const id = 'attack[fashion-mnist-mini,normal,0,pgd]';
+
+  it('shows a long id whole when the terminal is wide enough for it and the bar', () => {
+    const [row] = runningRows(running(id, attack), { width: 110, color: false, now: 2 });
+    expect(row).toContain(id);
+    expect(Array.from(row as string).length).toBeLessThanOrEqual(110);
+  });
+
+  it('cuts the id in the middle only when the row cannot hold both', () => {
+    const [row] = runningRows(running(id, attack), { width: 60, color: false, now: 2 });
+    expect(row).not.toContain(id);
+    expect(row).toContain('…');
+    expect(row).toContain('batch 3/7');
+    expect(Array.from(row as string).length).toBeLessThanOrEqual(60);
   });
 });
