@@ -97,6 +97,13 @@ export function aggregateRegime(regime: string, folds: readonly FoldResult[]): R
     lossSensitivity: metric('lossSensitivity'),
     empiricalRobustness: metric('empiricalRobustness'),
     distances: distanceRows(sorted),
+    foldCurves: sorted.map(({ fold, selectedEpoch, history, evaluation, metrics }) => ({
+      fold,
+      selectedEpoch,
+      history,
+      evaluation,
+      metrics,
+    })),
     sources: sorted.flatMap((f) => f.sources),
   };
 }

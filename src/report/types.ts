@@ -67,6 +67,12 @@ export interface EpochSeries {
   values: Stat[];
 }
 
+/** One fold's per-epoch curves, kept beside the means so verdicts can measure each fold. */
+export type FoldCurves = Pick<
+  FoldResult,
+  'fold' | 'selectedEpoch' | 'history' | 'evaluation' | 'metrics'
+>;
+
 export interface RegimeAggregate {
   regime: string;
   folds: number[];
@@ -78,6 +84,7 @@ export interface RegimeAggregate {
   lossSensitivity: EpochSeries;
   empiricalRobustness: EpochSeries;
   distances: DistanceRow[];
+  foldCurves: FoldCurves[];
   sources: Source[];
 }
 
