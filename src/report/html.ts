@@ -8,6 +8,7 @@ import type { JsonObject } from '../dag/pipeline-types.js';
 import type { FigureDef } from './figures.js';
 import { type DistanceTable, escapeHtml, tablesHtml } from './tables.js';
 import type { ExperimentAggregate, Source } from './types.js';
+import type { Verdict } from './verdicts.js';
 
 export interface RenderedFigure {
   /** The figure's description; its vega-lite spec is not needed once drawn. */
@@ -23,6 +24,9 @@ export interface ReportInput {
   figures: RenderedFigure[];
   tables: DistanceTable[];
   params: JsonObject;
+  verdicts: Verdict[];
+  /** The run whose curves are drawn dashed in the figures, when there is one. */
+  against?: string;
 }
 
 const svgDataUri = (svg: string): string =>
@@ -77,6 +81,29 @@ function summaryHtml(aggregates: readonly ExperimentAggregate[]): string {
   ].join('\n');
 }
 
+const sig = (v: number | null): string =>
+  v === null || !Number.isFinite(v) ? 'n/a' : String(Number(v.toPrecision(3)));
+
+/** One row per claim: the statistic, its value over folds, the threshold and the verdict. */
+function verdictsHtml(verdicts: readonly Verdict[]): string {
+  const rows = verdicts.map((v) => {
+    const cls = v.verdict.replaceAll(' ', '-');
+    const stages = v.stages.map((id) => `<code>${escapeHtml(id)}</code>`).join(', ');
+    return (
+      `<tr class="${cls}" data-claim="${escapeHtml(v.id)}"><td>${escapeHtml(v.dataset)}</td><td>${escapeHtml(v.regime)}</td>` +
+      `<td>${escapeHtml(v.claim)}<br><small>${escapeHtml(v.statistic)}</small></td>` +
+      `<td>${sig(v.value)} ± ${sig(v.std)}<br><small>folds: ${v.perFold.map(sig).join(', ')}</small></td>` +
+      `<td>${escapeHtml(v.direction)} ${sig(v.threshold)}</td><td class="verdict">${escapeHtml(v.verdict)}</td>` +
+      `<td>${escapeHtml(v.reason)}</td><td><details><summary>${v.stages.length} stage(s)</summary>${stages}</details></td></tr>`
+    );
+  });
+  return [
+    '<table class="verdicts" id="verdict-table"><caption>Each claim of the paper measured on this run (per fold, then mean ± std over folds); thresholds are the report stage\'s <code>verdicts</code> parameters, also in verdicts.json</caption>',
+    '<thead><tr><th>dataset</th><th>regime</th><th>claim</th><th>value</th><th>holds if</th><th>verdict</th><th>why</th><th>from</th></tr></thead>',
+    `<tbody>${rows.join('\n')}</tbody></table>`,
+  ].join('\n');
+}
+
 function provenanceHtml(aggregates: readonly ExperimentAggregate[]): string {
   const rows = aggregates.flatMap((agg) =>
     agg.regimes.flatMap((r) =>
@@ -105,6 +132,12 @@ caption { text-align: left; font-weight: bold; padding: 0.25rem 0; }
 td:first-child, th:first-child { text-align: left; }
 .digest, .provenance code { font-size: 0.75rem; color: #555; word-break: break-all; }
 pre { background: #f6f6f6; padding: 1rem; overflow: auto; }
+.verdicts td, .verdicts th { text-align: left; vertical-align: top; }
+.verdicts .holds .verdict { color: #1a7f37; font-weight: bold; }
+.verdicts .does-not-hold .verdict { color: #cf222e; font-weight: bold; }
+.verdicts .inconclusive .verdict { color: #9a6700; font-weight: bold; }
+tr.paper, tr.delta { color: #555; font-style: italic; }
+.unpublished { font-weight: normal; font-style: italic; }
 `;
 
 export function reportHtml(input: ReportInput): string {
@@ -123,6 +156,13 @@ export function reportHtml(input: ReportInput): string {
     `<p>Datasets: ${escapeHtml(datasets)}. Curves are means over folds with a ±1 standard deviation band (population std); ` +
       'table entries are mean ± std over every adversarial example of every fold. Figure and table numbers follow ' +
       'Pedraza, Deniz, Bueno, <em>On the Relationship between Generalization and Robustness to Adversarial Examples</em>, Symmetry 13(5):817, 2021.</p>',
+    ...(input.against
+      ? [
+          `<p class="against">Dashed lines: run <code>${escapeHtml(input.against)}</code>, drawn over this run's curves for comparison.</p>`,
+        ]
+      : []),
+    '<h2 id="verdicts">Does the paper\'s claim hold on this run?</h2>',
+    verdictsHtml(input.verdicts),
     '<h2>Runs</h2>',
     summaryHtml(input.aggregates),
     '<h2>Figures</h2>',

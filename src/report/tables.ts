@@ -3,6 +3,7 @@
  * attack) as CSV, JSON, Markdown and HTML strings. Pure; numbers are formatted here and only
  * here, CSV/JSON at full precision, Markdown/HTML with two decimals as the paper prints them.
  */
+import { paperRow, publishedDatasets } from './paper.js';
 import type { DistanceRow, ExperimentAggregate, Source, Stat } from './types.js';
 
 export interface DistanceTable {
@@ -93,12 +94,46 @@ export function tablesJson(tables: readonly DistanceTable[]): string {
 export const tableCaption = (t: DistanceTable): string =>
   `Table ${t.paperTable}: ${t.dataset}, ${t.regime} regime — perturbation size of the adversarial examples (mean ± std over examples and folds)`;
 
+const METRICS = ['l0', 'l2', 'linf'] as const;
+
+/**
+ * The paper's row and ours minus the paper's mean, or undefined where the paper published
+ * no value for this dataset, regime and attack.
+ */
+function published(
+  t: DistanceTable,
+  r: DistanceRow,
+): { paper: string[]; delta: string[] } | undefined {
+  const p = paperRow(t.dataset, t.regime, r.attack);
+  if (!p) return undefined;
+  const delta = (k: (typeof METRICS)[number]) => {
+    const d = r[k].mean - p[k].mean;
+    return Number.isFinite(d) ? `${d >= 0 ? '+' : ''}${d.toFixed(2)}` : 'n/a';
+  };
+  return { paper: METRICS.map((k) => fmt(p[k])), delta: METRICS.map(delta) };
+}
+
+/** Said under a table that has nothing to compare with. */
+const unpublished = (t: DistanceTable): string | undefined =>
+  t.rows.some((r) => paperRow(t.dataset, t.regime, r.attack))
+    ? undefined
+    : `No published value for ${t.dataset}, ${t.regime} regime: the paper reports ${publishedDatasets().join(' and ')}, normal and overfitting regimes, attacks cw, fgsm and pgd.`;
+
 export function tablesMarkdown(tables: readonly DistanceTable[]): string {
   return tables
     .map((t) => {
-      const rows = t.rows.map(
-        (r) => `| ${r.attack} | ${r.examples} | ${fmt(r.l0)} | ${fmt(r.l2)} | ${fmt(r.linf)} |`,
-      );
+      const rows = t.rows.flatMap((r) => {
+        const ours = `| ${r.attack} | ${r.examples} | ${fmt(r.l0)} | ${fmt(r.l2)} | ${fmt(r.linf)} |`;
+        const p = published(t, r);
+        return p
+          ? [
+              ours,
+              `| ${r.attack} (paper) | | ${p.paper.join(' | ')} |`,
+              `| ${r.attack} Δ mean (ours − paper) | | ${p.delta.join(' | ')} |`,
+            ]
+          : [ours];
+      });
+      const note = unpublished(t);
       return [
         `**${tableCaption(t)}**`,
         '',
@@ -106,6 +141,7 @@ export function tablesMarkdown(tables: readonly DistanceTable[]): string {
         '|---|---:|---:|---:|---:|',
         ...rows,
         '',
+        ...(note ? [note, ''] : []),
         `Sources: ${stageIds(t.sources).join(', ')}`,
       ].join('\n');
     })
@@ -127,16 +163,27 @@ export function tablesHtml(tables: readonly DistanceTable[]): string {
   return tables
     .map((t) => {
       const from = escapeHtml(stageIds(t.sources).join(', '));
+      const cells = (xs: string[]) => xs.map((x) => `<td>${escapeHtml(x)}</td>`).join('');
       const rows = t.rows
-        .map(
-          (r) =>
-            `<tr title="from ${from}"><th scope="row">${escapeHtml(r.attack)}</th><td>${r.examples}</td>` +
-            `<td>${fmt(r.l0)}</td><td>${fmt(r.l2)}</td><td>${fmt(r.linf)}</td></tr>`,
-        )
+        .flatMap((r) => {
+          const attack = escapeHtml(r.attack);
+          const ours =
+            `<tr title="from ${from}"><th scope="row">${attack}</th><td>${r.examples}</td>` +
+            `<td>${fmt(r.l0)}</td><td>${fmt(r.l2)}</td><td>${fmt(r.linf)}</td></tr>`;
+          const p = published(t, r);
+          return p
+            ? [
+                ours,
+                `<tr class="paper"><th scope="row">${attack} (paper)</th><td></td>${cells(p.paper)}</tr>`,
+                `<tr class="delta"><th scope="row">${attack} Δ mean (ours − paper)</th><td></td>${cells(p.delta)}</tr>`,
+              ]
+            : [ours];
+        })
         .join('\n');
+      const note = unpublished(t);
       return [
         `<table class="distances" id="table-${t.paperTable}">`,
-        `<caption>${escapeHtml(tableCaption(t))}</caption>`,
+        `<caption>${escapeHtml(tableCaption(t))}${note ? `<br><span class="unpublished">${escapeHtml(note)}</span>` : ''}</caption>`,
         '<thead><tr><th scope="col">method</th><th scope="col">examples</th><th scope="col">L0</th><th scope="col">L2</th><th scope="col">L-inf</th></tr></thead>',
         `<tbody>\n${rows}\n</tbody>`,
         '</table>',
