@@ -11,7 +11,9 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { formatDiagnostic, UserError } from '../dag/diagnostics.js';
 import { diskFullMessage, isDiskFull } from '../dag/disk-full.js';
 import type { DagFormat } from './dag-command.js';
+import type { DiffFlags } from './diff-command.js';
 import { EXIT, ExitError } from './output.js';
+import type { ReportFlags } from './report-command.js';
 import type { RunFlags } from './run-command.js';
 import {
   type GlobalOptions,
@@ -157,6 +159,45 @@ function buildProgram(): Command {
         runLog(resolveWorkspace(o).root, { limit: o.limit, json: o.json === true }),
       );
       done(EXIT.ok);
+    });
+
+  pipelineOptions(
+    program
+      .command('diff')
+      .description(
+        'what changed between two runs: params, stages rerun or cached, every number in their JSON/CSV outputs',
+      )
+      .argument(
+        '[runs...]',
+        'RUN_A [RUN_B] ids (or prefixes) from `log`; default the last two runs, one id: it vs the latest',
+      ),
+  )
+    .option('--json', 'print JSON')
+    .option('--markdown', 'print Markdown (for notes or a pull request)')
+    .option(
+      '--max-values <n>',
+      'a series with more changed values is shown as its mean',
+      positiveInt,
+      40,
+    )
+    .action(async (runs: string[], _flags, cmd: Command) => {
+      const o = optionsOf<DiffFlags>(cmd);
+      const { diffCommand } = await import('./diff-command.js');
+      done(await diffCommand(runs, o, resolveWorkspace(o).root));
+    });
+
+  program
+    .command('report')
+    .description(
+      "write report.html of a run with another run's curves drawn dashed in the same figures",
+    )
+    .requiredOption('--against <run>', 'the run drawn dashed (an id or prefix from `log`)')
+    .option('--run <run>', 'the run reported (default: the latest)')
+    .option('-o, --output <file>', 'where to write it (default: report-RUN-against-OTHER.html)')
+    .action(async (_flags, cmd: Command) => {
+      const o = optionsOf<ReportFlags>(cmd);
+      const { reportCommand } = await import('./report-command.js');
+      done(await reportCommand(o, resolveWorkspace(o).root));
     });
 
   program

@@ -19,6 +19,8 @@ export interface RunRow {
   started_at: number;
   ended_at: number | null;
   status: string;
+  /** JSON of the pipeline's resolved params (profile and --set applied); null before they were kept. */
+  params: string | null;
 }
 
 export interface ExecutionRow {
@@ -85,7 +87,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
   id TEXT PRIMARY KEY, argv TEXT NOT NULL, profile TEXT, tool_version TEXT NOT NULL,
   host TEXT NOT NULL, meta TEXT NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER,
-  status TEXT NOT NULL);
+  status TEXT NOT NULL, params TEXT);
 CREATE TABLE IF NOT EXISTS executions (
   id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL REFERENCES runs(id),
   stage_id TEXT NOT NULL, kind TEXT NOT NULL, key TEXT, status TEXT NOT NULL,
@@ -143,13 +145,16 @@ export class Provenance {
     for (const [name, type] of added)
       if (!columns.some((c) => c.name === name))
         this.db.exec(`ALTER TABLE executions ADD COLUMN ${name} ${type}`);
+    const runColumns = this.db.pragma('table_info(runs)') as { name: string }[];
+    if (!runColumns.some((c) => c.name === 'params'))
+      this.db.exec('ALTER TABLE runs ADD COLUMN params TEXT');
   }
 
   startRun(run: Omit<RunRow, 'ended_at' | 'status'>): void {
     this.db
       .prepare(
-        `INSERT INTO runs (id, argv, profile, tool_version, host, meta, started_at, ended_at, status)
-         VALUES (@id, @argv, @profile, @tool_version, @host, @meta, @started_at, NULL, 'running')`,
+        `INSERT INTO runs (id, argv, profile, tool_version, host, meta, started_at, ended_at, status, params)
+         VALUES (@id, @argv, @profile, @tool_version, @host, @meta, @started_at, NULL, 'running', @params)`,
       )
       .run(run);
   }
@@ -239,6 +244,21 @@ export class Provenance {
       logPath: r.log_path,
     }));
     return { counts, failures };
+  }
+
+  /** Runs whose id starts with `prefix`, newest first, at most `limit`. */
+  runsWithPrefix(prefix: string, limit: number): RunRow[] {
+    return this.db
+      .prepare(
+        'SELECT * FROM runs WHERE substr(id, 1, length(?)) = ? ORDER BY started_at DESC, rowid DESC LIMIT ?',
+      )
+      .all(prefix, prefix, limit) as RunRow[];
+  }
+
+  executionsOfRun(runId: string): ExecutionRow[] {
+    return this.db
+      .prepare('SELECT * FROM executions WHERE run_id = ? ORDER BY id')
+      .all(runId) as ExecutionRow[];
   }
 
   /** The latest execution that produced `digest` (ran or accepted, not merely cached). */

@@ -163,6 +163,7 @@ export async function runPipeline(
       host: os.hostname(),
       meta: JSON.stringify(opts.meta),
       started_at: started,
+      params: JSON.stringify(pipeline.params),
     });
   } catch (err) {
     halt(writeFailure(err, paths.provenance).message);

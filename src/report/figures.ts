@@ -42,9 +42,18 @@ function rows(series: string, data: EpochSeries): Row[] {
   });
 }
 
-/** One panel: a +-1 std band (area) under a mean line with points, coloured by series. */
-function panel(title: string, yTitle: string, data: Row[], yDomain?: [number, number]) {
-  const series = [...new Set(data.map((r) => r.series))];
+/**
+ * One panel: a +-1 std band (area) under a mean line with points, coloured by series; and,
+ * when another run is compared, its mean lines dashed in the same colours.
+ */
+function panel(
+  title: string,
+  yTitle: string,
+  data: Row[],
+  yDomain?: [number, number],
+  other: Row[] = [],
+) {
+  const series = [...new Set([...data, ...other].map((r) => r.series))];
   const x = {
     field: 'epoch',
     type: 'quantitative' as const,
@@ -63,17 +72,23 @@ function panel(title: string, yTitle: string, data: Row[], yDomain?: [number, nu
     title: yTitle,
     ...(yDomain ? { scale: { domain: yDomain } } : { scale: { zero: false } }),
   };
+  const dashed = {
+    data: { values: other },
+    mark: { type: 'line' as const, strokeDash: [6, 4], strokeWidth: 1.5 },
+    encoding: { x, y: { ...y, field: 'mean' }, color },
+  };
   return {
     title,
     width: 320,
     height: 200,
-    data: { values: data },
     layer: [
       {
+        data: { values: data },
         mark: { type: 'area' as const, opacity: 0.18 },
         encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color },
       },
       {
+        data: { values: data },
         mark: { type: 'line' as const, point: true, strokeWidth: 2 },
         encoding: {
           x,
@@ -87,6 +102,7 @@ function panel(title: string, yTitle: string, data: Row[], yDomain?: [number, nu
           ],
         },
       },
+      ...(other.length > 0 ? [dashed] : []),
     ],
   };
 }
@@ -122,11 +138,31 @@ function pair(
   } as TopLevelSpec;
 }
 
-function regimeFigures(dataset: string, r: RegimeAggregate, index: number): FigureDef[] {
+/** The run drawn dashed over this one's curves, and how the figures name it. */
+export interface Overlay {
+  label: string;
+  aggregate: ExperimentAggregate;
+}
+
+/** This run's rows of a figure, and the compared run's rows built the same way. */
+type Both = (r: RegimeAggregate) => Row[];
+
+function regimeFigures(
+  dataset: string,
+  r: RegimeAggregate,
+  index: number,
+  overlay?: Overlay,
+): FigureDef[] {
   const base = 3 + 4 * index;
   const cite = (...holds: Source['holds'][]) => r.sources.filter((s) => holds.includes(s.holds));
-  const label = `${dataset}, ${r.regime} regime, mean ± 1 std over ${r.folds.length} folds`;
-  const h = r.history;
+  const peer = overlay?.aggregate.regimes.find((o) => o.regime === r.regime);
+  const dashedNote = overlay && peer ? ` (dashed: ${overlay.label})` : '';
+  const label = `${dataset}, ${r.regime} regime, mean ± 1 std over ${r.folds.length} folds${dashedNote}`;
+  const of = (rowsOf: Both): [Row[], Row[]] => [rowsOf(r), peer ? rowsOf(peer) : []];
+  const draw = (title: string, yTitle: string, rowsOf: Both, yDomain?: [number, number]) => {
+    const [mine, theirs] = of(rowsOf);
+    return panel(title, yTitle, mine, yDomain, theirs);
+  };
   const stem = 'fig';
   const tag = `${dataset}-${r.regime}`;
   const attacks = Object.keys(r.asr);
@@ -139,14 +175,17 @@ function regimeFigures(dataset: string, r: RegimeAggregate, index: number): Figu
       title: `Training history (${label})`,
       spec: pair(
         `Training history — ${label}`,
-        panel('Loss', 'loss', [
-          ...rows('train loss', h.loss),
-          ...rows('validation loss', h.val_loss),
+        draw('Loss', 'loss', (x) => [
+          ...rows('train loss', x.history.loss),
+          ...rows('validation loss', x.history.val_loss),
         ]),
-        panel(
+        draw(
           'Accuracy',
           'accuracy',
-          [...rows('train accuracy', h.acc), ...rows('validation accuracy', h.val_acc)],
+          (x) => [
+            ...rows('train accuracy', x.history.acc),
+            ...rows('validation accuracy', x.history.val_acc),
+          ],
           [0, 1],
         ),
       ),
@@ -160,12 +199,12 @@ function regimeFigures(dataset: string, r: RegimeAggregate, index: number): Figu
       title: `Attack success rate per epoch and test accuracy (${label})`,
       spec: single(
         `ASR and test accuracy — ${label}`,
-        panel(
+        draw(
           'Snapshots of every epoch vs the adversarial sets of the selected snapshot',
           'rate',
-          [
-            ...attacks.flatMap((a) => rows(`ASR ${a}`, r.asr[a] as EpochSeries)),
-            ...rows('test accuracy', r.testAccuracy),
+          (x) => [
+            ...attacks.flatMap((a) => (x.asr[a] ? rows(`ASR ${a}`, x.asr[a]) : [])),
+            ...rows('test accuracy', x.testAccuracy),
           ],
           [0, 1],
         ),
@@ -180,7 +219,7 @@ function regimeFigures(dataset: string, r: RegimeAggregate, index: number): Figu
       title: `CLEVER score per epoch (${label})`,
       spec: single(
         `CLEVER — ${label}`,
-        panel('Untargeted CLEVER', 'CLEVER score', rows('CLEVER', r.clever)),
+        draw('Untargeted CLEVER', 'CLEVER score', (x) => rows('CLEVER', x.clever)),
       ),
       sources: cite('metrics'),
     },
@@ -192,11 +231,11 @@ function regimeFigures(dataset: string, r: RegimeAggregate, index: number): Figu
       title: `Loss sensitivity and empirical robustness per epoch (${label})`,
       spec: pair(
         `Loss sensitivity and empirical robustness — ${label}`,
-        panel('Loss sensitivity', 'mean ‖∂loss/∂x‖₂', rows('loss sensitivity', r.lossSensitivity)),
-        panel(
-          'Empirical robustness',
-          'mean ‖δ‖ / ‖x‖ (FGSM)',
-          rows('empirical robustness', r.empiricalRobustness),
+        draw('Loss sensitivity', 'mean ‖∂loss/∂x‖₂', (x) =>
+          rows('loss sensitivity', x.lossSensitivity),
+        ),
+        draw('Empirical robustness', 'mean ‖δ‖ / ‖x‖ (FGSM)', (x) =>
+          rows('empirical robustness', x.empiricalRobustness),
         ),
       ),
       sources: cite('metrics'),
@@ -204,6 +243,7 @@ function regimeFigures(dataset: string, r: RegimeAggregate, index: number): Figu
   ];
 }
 
-export function figureDefs(aggregate: ExperimentAggregate): FigureDef[] {
-  return aggregate.regimes.flatMap((r, i) => regimeFigures(aggregate.dataset, r, i));
+/** The figures of one dataset; with an overlay, that run's curves of the same dataset dashed. */
+export function figureDefs(aggregate: ExperimentAggregate, overlay?: Overlay): FigureDef[] {
+  return aggregate.regimes.flatMap((r, i) => regimeFigures(aggregate.dataset, r, i, overlay));
 }

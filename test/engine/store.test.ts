@@ -136,6 +136,7 @@ describe('Provenance', () => {
       host: 'h',
       meta: '{}',
       started_at: 1,
+      params: null,
     });
     prov.recordExecutions([
       {

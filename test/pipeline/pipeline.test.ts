@@ -192,6 +192,19 @@ describe('tiny profile through every stage kind', () => {
   });
 });
 
+/** The files the eps change rewrites, as the artifacts view shows them before and after. */
+const EPS_FILES = [
+  ...runs.map((k) => [`attack[${k},pgd]`, 'distances.json']),
+  ...runs.map((k) => [`evaluate[${k}]`, 'asr.json']),
+  [`aggregate[${D}]`, 'tables.csv'],
+] as [string, string][];
+const changedFiles = () =>
+  new Map(
+    EPS_FILES.map(([stage, file]) => [`${stage}/${file}`, readFileSync(art(stage, file), 'utf8')]),
+  );
+let before = new Map<string, string>();
+let after = new Map<string, string>();
+
 describe('what reruns after a change', () => {
   const regime = (r: string, names: string[]) =>
     names.flatMap((n) =>
@@ -204,9 +217,11 @@ describe('what reruns after a change', () => {
     const set = ['--set', 'attacks.pgd.eps=0.1'];
     const expected = [...runs.map((k) => `attack[${k},pgd]`), ...all('evaluate'), ...TAIL].sort();
     expect(willRun(ws, [...PROFILE, ...set])).toEqual(expected);
+    before = changedFiles();
     const r = cli(ws, ['run', ...PROFILE, ...set, '--json']);
     expect(r.status, failedLogs(ws, r.stdout)).toBe(0);
     expect(started(r.stdout)).toEqual(expected);
+    after = changedFiles();
   }, 240_000);
 
   it("one regime's learning rate: that regime's runs from training on", () => {
@@ -233,5 +248,166 @@ describe('what reruns after a change', () => {
 
   it('nothing changed: nothing reruns', () => {
     expect(willRun(ws, PROFILE)).toEqual([]);
+  });
+});
+
+describe('diff between the run before and after --set attacks.pgd.eps=0.1', () => {
+  interface Change {
+    at: string;
+    old: number | null;
+    new: number | null;
+    delta: number | null;
+  }
+  interface Diff {
+    a: { id: string };
+    b: { id: string; planned?: boolean };
+    params: { path: string; old?: unknown; new?: unknown }[] | null;
+    stages: { reran: string[]; cached: string[]; onlyA: string[]; onlyB: string[] };
+    files: { stageId: string; file: string; series: { series: string; changes: Change[] }[] }[];
+    missing: { stageId: string; run: string; files: string[] }[];
+  }
+  const diff = (args: string[] = []): Diff => {
+    const r = cli(ws, ['diff', '--json', ...args]);
+    expect(r.status, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as Diff;
+  };
+  const epsRun = [...runs.map((k) => `attack[${k},pgd]`), ...all('evaluate'), ...TAIL].sort();
+  // The last two runs: the eps change, and (by default) the one before it.
+  const twoRuns = () => {
+    const log = JSON.parse(cli(ws, ['log', '--json']).stdout) as { id: string; argv: string[] }[];
+    const eps = log.findIndex((r) => r.argv.includes('attacks.pgd.eps=0.1'));
+    return { a: log[eps + 1]?.id as string, b: log[eps]?.id as string };
+  };
+
+  it('names the changed param and the stages that reran and stayed cached', () => {
+    const { a, b } = twoRuns();
+    const d = diff([a, b]);
+    expect(d.params).toEqual([{ path: 'attacks.pgd.eps', old: 0.3, new: 0.1 }]);
+    expect([...d.stages.reran].sort()).toEqual(epsRun);
+    expect([...d.stages.cached].sort()).toEqual(ALL_STAGES.filter((id) => !epsRun.includes(id)));
+    expect([d.stages.onlyA, d.stages.onlyB]).toEqual([[], []]);
+  });
+
+  it("reports every changed number, old -> new, as the two runs' files hold them", () => {
+    const { a, b } = twoRuns();
+    const d = diff([a, b]);
+    const reported = (stage: string, file: string, series: string) =>
+      d.files
+        .find((f) => f.stageId === stage && f.file === file)
+        ?.series.find((s) => s.series === series)?.changes ?? [];
+    const expectSeries = (
+      stage: string,
+      file: string,
+      series: string,
+      old: number[],
+      now: number[],
+    ) => {
+      const expected = old.flatMap((v, i) =>
+        v === now[i]
+          ? []
+          : [{ at: String(i), old: v, new: now[i] as number, delta: (now[i] as number) - v }],
+      );
+      expect(reported(stage, file, series)).toEqual(expected);
+      return expected.length;
+    };
+    let changed = 0;
+    for (const k of runs) {
+      const read = (m: Map<string, string>, stage: string, file: string) =>
+        JSON.parse(m.get(`${stage}/${file}`) as string);
+      const dist = (m: Map<string, string>) =>
+        read(m, `attack[${k},pgd]`, 'distances.json') as { linf: number[] };
+      changed += expectSeries(
+        `attack[${k},pgd]`,
+        'distances.json',
+        'linf[*]',
+        dist(before).linf,
+        dist(after).linf,
+      );
+      const asr = (m: Map<string, string>) =>
+        read(m, `evaluate[${k}]`, 'asr.json') as { asr: { pgd: number[] } };
+      expectSeries(
+        `evaluate[${k}]`,
+        'asr.json',
+        'asr.pgd[*]',
+        asr(before).asr.pgd,
+        asr(after).asr.pgd,
+      );
+      // Only PGD changed: FGSM's curve is not reported.
+      expect(reported(`evaluate[${k}]`, 'asr.json', 'asr.fgsm[*]')).toEqual([]);
+    }
+    // eps 0.3 -> 0.1 moves L-inf of every PGD example.
+    expect(changed).toBeGreaterThan(0);
+    const table = (m: Map<string, string>) =>
+      (m.get(`aggregate[${D}]/tables.csv`) as string)
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(','));
+    const row = (m: Map<string, string>, regime: string) =>
+      table(m).find((r) => r[2] === regime && r[3] === 'pgd') as string[];
+    const linf = reported(`aggregate[${D}]`, 'tables.csv', 'linf_mean');
+    for (const regime of REGIMES) {
+      const label = `${D} ${regime} pgd attack[${D}`;
+      const c = linf.find((x) => x.at.startsWith(`${D} ${regime} pgd`));
+      expect(c, label).toBeDefined();
+      expect([c?.old, c?.new]).toEqual([
+        Number(row(before, regime)[9]),
+        Number(row(after, regime)[9]),
+      ]);
+    }
+  });
+
+  it('prints text and Markdown a person can paste', () => {
+    const { a, b } = twoRuns();
+    const text = cli(ws, ['diff', a, b]).stdout;
+    expect(text).toContain('attacks.pgd.eps  0.3 -> 0.1');
+    expect(text).toMatch(/stay cached \(\d+\): data\[synthetic\]/);
+    expect(text).toContain(`attack[${D},normal,0,pgd]  distances.json`);
+    const md = cli(ws, ['diff', '--markdown', a, b]).stdout;
+    expect(md).toContain('| `attacks.pgd.eps` | 0.3 | 0.1 |');
+    expect(md).toContain(`#### \`attack[${D},normal,0,pgd]\` distances.json`);
+    expect(md).toMatch(/\| `linf\[\*\]` \| \[0\] \| 0\.3 \| 0\.1 \| -0\.2 \|/);
+  });
+
+  it('compares the last run with what --set would run, without running it', () => {
+    const d = diff(['--profile', 'tiny', '--set', 'attacks.pgd.eps=0.2']);
+    expect(d.b.planned).toBe(true);
+    expect(d.params).toEqual([{ path: 'attacks.pgd.eps', old: 0.1, new: 0.2 }]);
+    expect([...d.stages.reran].sort()).toEqual(epsRun);
+    expect(d.files).toEqual([]);
+  });
+
+  it("report --against draws the other run's curves dashed in the same figures", () => {
+    const { a, b } = twoRuns();
+    const r = cli(ws, ['report', '--against', a, '-o', 'against.html']);
+    expect(r.status, r.stderr).toBe(0);
+    const html = readFileSync(join(ws, 'against.html'), 'utf8');
+    expect(html).toContain(`run ${b} against ${a}`);
+    expect(html).toContain(`Dashed lines: run <code>${a}</code>`);
+    expect(html).toContain('<h2 id="verdicts">');
+    const svgs = [...html.matchAll(/src="data:image\/svg\+xml;base64,([^"]*)"/g)].map((m) =>
+      Buffer.from(m[1] as string, 'base64').toString('utf8'),
+    );
+    expect(svgs).toHaveLength(8);
+    for (const svg of svgs) expect(svg).toContain('stroke-dasharray="6,4"');
+  }, 120_000);
+
+  it('says which outputs gc collected instead of failing', () => {
+    const { a, b } = twoRuns();
+    const compared = new Set(diff([a, b]).files.map((f) => f.stageId));
+    expect(cli(ws, ['gc']).status).toBe(0);
+    const d = diff([a, b]);
+    const missing = d.missing.map((m) => m.stageId);
+    for (const id of compared) expect(missing).toContain(id);
+    for (const id of missing) expect(epsRun).toContain(id);
+    expect(d.files).toEqual([]);
+    for (const m of d.missing) expect(m.run).toBe(a);
+    expect(d.params).toEqual([{ path: 'attacks.pgd.eps', old: 0.3, new: 0.1 }]);
+    expect(cli(ws, ['diff', a, b]).stdout).toContain(`of run ${a} collected by gc, not compared`);
+    const unknown = cli(ws, ['diff', 'no-such-run', b]);
+    expect([unknown.status, unknown.stderr]).toEqual([
+      2,
+      expect.stringContaining("run 'no-such-run': no such run"),
+    ]);
   });
 });
