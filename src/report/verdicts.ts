@@ -427,3 +427,53 @@ export function verdictsOf(agg: ExperimentAggregate, t: VerdictThresholds): Verd
     stages: c.stages,
   }));
 }
+
+const number = { type: 'number' };
+const fraction = { type: 'number', exclusiveMinimum: 0, maximum: 1 };
+
+/** JSON Schema of the thresholds, for the report stage's params (every one must be given). */
+export const verdictThresholdsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'regimes',
+    'cw_attack',
+    'high_asr_attacks',
+    'min_folds',
+    'min_epochs',
+    'last_fraction',
+    'spread',
+    'rising_slope',
+    'correlation',
+    'peak_fraction',
+    'min_drop',
+    'min_train_gain',
+    'stable_slope',
+    'stable_range',
+    'high_asr',
+    'growth_ratio',
+  ],
+  properties: {
+    regimes: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['normal', 'overfitting'],
+      properties: { normal: { type: 'string' }, overfitting: { type: 'string' } },
+    },
+    cw_attack: { type: 'string' },
+    high_asr_attacks: { type: 'array', items: { type: 'string' } },
+    min_folds: { type: 'integer', minimum: 1 },
+    min_epochs: { type: 'integer', minimum: 2 },
+    last_fraction: fraction,
+    spread: { type: 'number', minimum: 0 },
+    rising_slope: number,
+    correlation: { type: 'number', minimum: -1, maximum: 1 },
+    peak_fraction: fraction,
+    min_drop: number,
+    min_train_gain: number,
+    stable_slope: number,
+    stable_range: { type: 'number', minimum: 0 },
+    high_asr: { type: 'number', minimum: 0, maximum: 1 },
+    growth_ratio: { type: 'number', minimum: 0 },
+  },
+};
