@@ -78,13 +78,21 @@ export function writeFileAtomic(
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const fd = fs.openSync(tmp, 'w', opts.mode ?? 0o644);
   try {
-    if (typeof data === 'string') fs.writeSync(fd, data);
-    else fs.writeSync(fd, data);
-    if (opts.durable !== false) fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    try {
+      if (typeof data === 'string') fs.writeSync(fd, data);
+      else fs.writeSync(fd, data);
+      if (opts.durable !== false) fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    // No half-written temp file stays behind (a full disk is the usual cause), and the error
+    // names the file it was for: a write error carries no path of its own.
+    fs.rmSync(tmp, { force: true });
+    (err as NodeJS.ErrnoException).path ??= file;
+    throw err;
   }
-  fs.renameSync(tmp, file);
 }
 
 /**
