@@ -5,7 +5,9 @@
  * exit 130. A second Ctrl-C exits at once.
  */
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { diskFullMessage, isDiskFull } from '../dag/disk-full.js';
 import { LocalExecutor } from '../dag/executor.js';
 import { acquireLock, formatLockHolder } from '../dag/lock.js';
@@ -57,15 +59,32 @@ function chooseBackend(flag: string | undefined, pipeline: Pipeline): string {
   }
 }
 
-/** Opening the database writes (WAL, schema): on a full disk that is the first thing to fail. */
-function openProvenance(file: string): Provenance {
+/**
+ * Opening the database writes (WAL, schema): on a full disk that is the first thing to
+ * fail. A damaged database is history lost, not a reason to refuse to run: it is moved aside
+ * (for whoever wants to rescue it) and a new one started, and the run says so.
+ */
+function openProvenance(file: string, runId: string): { provenance: Provenance; note?: string } {
   try {
-    return new Provenance(file);
+    return { provenance: new Provenance(file) };
   } catch (err) {
-    if (!isDiskFull(err, file)) throw err;
-    throw new ExitError(diskFullMessage(file, 'opening', (err as Error).message), EXIT.failed);
+    if (isDiskFull(err, file))
+      throw new ExitError(diskFullMessage(file, 'opening', (err as Error).message), EXIT.failed);
+    const code = (err as { code?: string }).code ?? '';
+    if (!DAMAGED_DB.has(code)) throw err;
+    const aside = `${file}.damaged-${runId}`;
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${aside}${suffix}`, { force: true });
+    for (const suffix of ['', '-wal', '-shm'])
+      if (fs.existsSync(`${file}${suffix}`)) fs.renameSync(`${file}${suffix}`, `${aside}${suffix}`);
+    return {
+      provenance: new Provenance(file),
+      note: `provenance.db was damaged (${(err as Error).message}): moved to ${path.basename(aside)}, history starts anew; the cache is unaffected`,
+    };
   }
 }
+
+/** SQLite's codes for a file that is not (or no longer) a database. */
+const DAMAGED_DB = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB']);
 
 const newRunId = (): string =>
   `${new Date()
@@ -105,8 +124,10 @@ export async function runCommand(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let provenance: Provenance | undefined;
+  const runId = newRunId();
   try {
-    provenance = openProvenance(paths.provenance);
+    const opened = openProvenance(paths.provenance, runId);
+    provenance = opened.provenance;
     const result = await runPipeline({
       workspace: root,
       pipeline,
@@ -119,15 +140,18 @@ export async function runCommand(
       executor: new LocalExecutor(),
       provenance,
       signal: controller.signal,
-      runId: newRunId(),
+      runId,
       argv,
       toolVersion: toolVersion(),
       meta: { host: os.hostname(), backend },
-      notes: lock.recovered
-        ? [
-            `took over the lock of a run that died (pid ${lock.recovered.pid}, started ${lock.recovered.startedAt})`,
-          ]
-        : [],
+      notes: [
+        ...(lock.recovered
+          ? [
+              `took over the lock of a run that died (pid ${lock.recovered.pid}, started ${lock.recovered.startedAt})`,
+            ]
+          : []),
+        ...(opened.note ? [opened.note] : []),
+      ],
     });
     return result.status === 'success'
       ? EXIT.ok

@@ -77,4 +77,19 @@ describe.concurrent('damaged records, heads and objects', () => {
     fs.writeFileSync(stored, bytes);
     await expectFoundAndRepaired(r, new RegExp(`corrupt object ${digest}.*used by gen`), ['gen']);
   });
+
+  test('a damaged provenance.db is moved aside; the run goes on with a new history', async () => {
+    const r = await ranRig();
+    fs.truncateSync(r.path('cache/provenance.db'), 1000);
+    for (const side of ['-wal', '-shm'])
+      fs.rmSync(r.path(`cache/provenance.db${side}`), { force: true });
+    const run = await r.run(['run']);
+    expectNoStackTrace(run);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/provenance\.db was damaged .*: moved to provenance\.db\.damaged-/);
+    const log = await r.run(['log']);
+    expect(log.code).toBe(0);
+    expect(log.stdout).toMatch(/success .* cached 4/);
+    await expectRecovers(r, reference);
+  });
 });
