@@ -1,24 +1,8 @@
 import * as fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { artifactDigests, expectNoStackTrace, expectRecovers, FaultRig } from './fault-rig.js';
+import { describe, expect, test } from 'vitest';
+import { expectNoStackTrace, expectRecovers, type FaultRig, faultRigs } from './fault-rig.js';
 
-const rigs: FaultRig[] = [];
-/** A workspace that has run the fault pipeline once. */
-async function ranRig(): Promise<FaultRig> {
-  const r = new FaultRig();
-  rigs.push(r);
-  const result = await r.run(['run']);
-  expect(result.code, result.stderr).toBe(0);
-  return r;
-}
-afterAll(() => {
-  for (const r of rigs.splice(0)) r.cleanup();
-});
-
-let reference: Record<string, string> = {};
-beforeAll(async () => {
-  reference = artifactDigests(await ranRig());
-});
+const { ranRig, reference } = faultRigs();
 
 interface Change {
   stageId: string;
@@ -62,7 +46,7 @@ describe.concurrent('edits under artifacts/ never reach the store', () => {
       ),
     ).toBe(true);
     expect(await artifactChanges(r)).toEqual([]);
-    await expectRecovers(r, reference);
+    await expectRecovers(r, reference());
   });
 
   test('deleted files and views and added files are named and undone', async () => {
@@ -79,7 +63,7 @@ describe.concurrent('edits under artifacts/ never reach the store', () => {
       ]),
     );
     expect(changes).toHaveLength(3);
-    await expectRecovers(r, reference);
+    await expectRecovers(r, reference());
   });
 
   test('a file replaced by an editor (new inode, same bytes) is not a change', async () => {
@@ -89,6 +73,6 @@ describe.concurrent('edits under artifacts/ never reach the store', () => {
     fs.rmSync(file);
     fs.writeFileSync(file, bytes);
     expect(await artifactChanges(r)).toEqual([]);
-    await expectRecovers(r, reference);
+    await expectRecovers(r, reference());
   });
 });

@@ -1,25 +1,10 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { stageIds } from '../engine/rig.js';
-import { artifactDigests, expectNoStackTrace, expectRecovers, FaultRig } from './fault-rig.js';
+import { expectNoStackTrace, expectRecovers, type FaultRig, faultRigs } from './fault-rig.js';
 
-const rigs: FaultRig[] = [];
-async function ranRig(): Promise<FaultRig> {
-  const r = new FaultRig();
-  rigs.push(r);
-  const result = await r.run(['run']);
-  expect(result.code, result.stderr).toBe(0);
-  return r;
-}
-afterAll(() => {
-  for (const r of rigs.splice(0)) r.cleanup();
-});
-
-let reference: Record<string, string> = {};
-beforeAll(async () => {
-  reference = artifactDigests(await ranRig());
-});
+const { ranRig, reference } = faultRigs();
 
 const headOf = (r: FaultRig, stageId: string): string => r.read(`cache/heads/${stageId}`).trim();
 
@@ -35,7 +20,7 @@ async function expectFoundAndRepaired(r: FaultRig, said: RegExp, rerun: string[]
   const { result, events } = await r.events([]);
   expect(result.code, result.stderr).toBe(0);
   expect(stageIds(events)).toEqual(rerun);
-  await expectRecovers(r, reference);
+  await expectRecovers(r, reference());
 }
 
 describe.concurrent('damaged records, heads and objects', () => {
@@ -90,6 +75,6 @@ describe.concurrent('damaged records, heads and objects', () => {
     const log = await r.run(['log']);
     expect(log.code).toBe(0);
     expect(log.stdout).toMatch(/success .* cached 4/);
-    await expectRecovers(r, reference);
+    await expectRecovers(r, reference());
   });
 });

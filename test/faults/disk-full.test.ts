@@ -1,30 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { stageIds } from '../engine/rig.js';
-import {
-  artifactDigests,
-  cannotMount,
-  expectNoStackTrace,
-  expectRecovers,
-  FaultRig,
-} from './fault-rig.js';
+import { cannotMount, expectNoStackTrace, expectRecovers, faultRigs } from './fault-rig.js';
 
-const rigs: FaultRig[] = [];
-const rig = (sizeKiB?: number): FaultRig => {
-  const r = new FaultRig(sizeKiB);
-  rigs.push(r);
-  return r;
-};
-afterAll(() => {
-  for (const r of rigs.splice(0)) r.cleanup();
-});
-
-let reference: Record<string, string> = {};
-beforeAll(async () => {
-  const clean = rig();
-  const result = await clean.run(['run']);
-  expect(result.code, result.stderr).toBe(0);
-  reference = artifactDigests(clean);
-});
+const { rig, reference } = faultRigs();
 
 if (cannotMount) test.skip(`full-disk faults skipped: ${cannotMount}`, () => {});
 
@@ -42,7 +20,7 @@ describe.skipIf(cannotMount !== undefined).concurrent('a full disk', () => {
     const after = events.slice(events.indexOf(failed as Record<string, unknown>));
     expect(stageIds(after, 'stage-started')).toEqual([]);
     r.unfill();
-    await expectRecovers(r, reference);
+    await expectRecovers(r, reference());
   });
 
   test('a log that does not fit fails the talking stage, never the runner', async () => {
@@ -55,7 +33,7 @@ describe.skipIf(cannotMount !== undefined).concurrent('a full disk', () => {
     const failed = events.find((e) => e.type === 'stage-failed');
     expect(String(failed?.message)).toMatch(/^disk full writing the log .*talk\.log/);
     r.unfill();
-    await expectRecovers(r, reference);
+    await expectRecovers(r, reference());
   });
 
   test('after space is freed, run redoes nothing that finished', async () => {
@@ -87,7 +65,7 @@ describe.skipIf(cannotMount !== undefined).concurrent('a full disk', () => {
         expect(result.stdout + result.stderr).toMatch(/disk full/);
       }
       r.unfill();
-      await expectRecovers(r, reference);
+      await expectRecovers(r, reference());
     },
   );
 });

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { type CliResult, Rig } from '../engine/rig.js';
 
 /** Why tmpfs cannot be mounted here (not root, no mount permission), or undefined. */
@@ -52,15 +52,15 @@ stages:
 export class FaultRig extends Rig {
   private mounted = false;
 
-  /** A workspace with the fault pipeline, on a tmpfs of `sizeKiB` when given. */
-  constructor(sizeKiB?: number) {
+  /** A workspace with `pipeline`, on a tmpfs of `sizeKiB` when given. */
+  constructor(sizeKiB?: number, pipeline = PIPELINE) {
     super();
     if (sizeKiB !== undefined) {
       const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeKiB}k`, 'tmpfs', this.dir]);
       if (r.status !== 0) throw new Error(`mount failed: ${r.stderr}`);
       this.mounted = true;
     }
-    this.write('pipeline.yaml', PIPELINE);
+    this.write('pipeline.yaml', pipeline);
   }
 
   /** Fills the filesystem until `leave` bytes are free (to a page), with `filler` outside cache/. */
@@ -92,6 +92,37 @@ export class FaultRig extends Rig {
     if (this.mounted) spawnSync('umount', ['-l', this.dir]);
     super.cleanup();
   }
+}
+
+/**
+ * The workspaces of one test file, removed after it, and the artifacts a clean run of
+ * `pipeline` gives (taken before the file's tests), which every fault must end with.
+ */
+export function faultRigs(pipeline = PIPELINE): {
+  rig: (sizeKiB?: number) => FaultRig;
+  ranRig: () => Promise<FaultRig>;
+  reference: () => Record<string, string>;
+} {
+  const rigs: FaultRig[] = [];
+  let reference: Record<string, string> = {};
+  const rig = (sizeKiB?: number): FaultRig => {
+    const r = new FaultRig(sizeKiB, pipeline);
+    rigs.push(r);
+    return r;
+  };
+  const ranRig = async (): Promise<FaultRig> => {
+    const r = rig();
+    const result = await r.run(['run']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    return r;
+  };
+  beforeAll(async () => {
+    reference = artifactDigests(await ranRig());
+  });
+  afterAll(() => {
+    for (const r of rigs.splice(0)) r.cleanup();
+  });
+  return { rig, ranRig, reference: () => reference };
 }
 
 /** artifacts/ as relative path -> sha256 of the bytes. */

@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { finished, stageIds } from '../engine/rig.js';
 import {
-  artifactDigests,
   expectNoStackTrace,
   expectRecovers,
-  FaultRig,
+  type FaultRig,
+  faultRigs,
   PIPELINE,
 } from './fault-rig.js';
 
@@ -28,24 +28,7 @@ const KILL_PIPELINE = `${PIPELINE.replace('stages:', 'runtime: { retries: 1, ret
     outs: [lean.txt]
 `;
 
-const rigs: FaultRig[] = [];
-const rig = (): FaultRig => {
-  const r = new FaultRig();
-  r.write('pipeline.yaml', KILL_PIPELINE);
-  rigs.push(r);
-  return r;
-};
-afterAll(() => {
-  for (const r of rigs.splice(0)) r.cleanup();
-});
-
-let reference: Record<string, string> = {};
-beforeAll(async () => {
-  const clean = rig();
-  const result = await clean.run(['run']);
-  expect(result.code, result.stdout + result.stderr).toBe(0);
-  reference = artifactDigests(clean);
-});
+const { rig, reference } = faultRigs(KILL_PIPELINE);
 
 /** Waits until the slow stage's shell has written its pid, and returns it. */
 async function slowStarted(r: FaultRig): Promise<number> {
@@ -71,7 +54,7 @@ describe.concurrent('killed runs and stages', () => {
     expectNoStackTrace(next);
     expect(next.code, next.stdout).toBe(0);
     expect(next.stdout).toMatch(/took over the lock of a run that died/);
-    await expectRecovers(r, reference);
+    await expectRecovers(r, reference());
   });
 
   test('SIGTERM: running stages stop, nothing half-done is kept, exit 130', async () => {
@@ -84,7 +67,7 @@ describe.concurrent('killed runs and stages', () => {
     expect(result.code).toBe(130);
     expect(result.stdout).toMatch(/stopping \(SIGTERM\)/);
     expect(r.exists('artifacts/slow')).toBe(false);
-    await expectRecovers(r, reference);
+    await expectRecovers(r, reference());
   });
 
   test('SIGKILL of one stage: its dependents are skipped, the rest goes on', async () => {
@@ -104,7 +87,7 @@ describe.concurrent('killed runs and stages', () => {
     });
     expect(stageIds(events, 'stage-skipped')).toEqual(['after-slow']);
     expect(stageIds(events)).toEqual(['gen', 'hog', 'square', 'sum', 'talk']);
-    await expectRecovers(r, reference);
+    await expectRecovers(r, reference());
   });
 
   test('a stage over its memory limit fails as out of memory and is not retried', async () => {
@@ -117,6 +100,6 @@ describe.concurrent('killed runs and stages', () => {
     const failed = events.find((e) => e.type === 'stage-failed');
     expect(String(failed?.message)).toMatch(/^out of memory: /);
     fs.rmSync(r.path('hog'));
-    await expectRecovers(r, reference);
+    await expectRecovers(r, reference());
   });
 });
