@@ -85,9 +85,20 @@ function buildProgram(): Command {
       collect,
       [],
     )
-    .option('-j, --jobs <n>', 'stages run in parallel', positiveInt, os.availableParallelism())
+    .option(
+      '-j, --jobs <n>',
+      'stages in parallel (with --executor slurm: jobs pending or running, default 100)',
+      positiveInt,
+      os.availableParallelism(),
+    )
     .option('--json', 'write the event stream as NDJSON')
     .option('--no-ui', 'plain log lines even on a terminal')
+    .addOption(
+      new Option(
+        '--executor <name>',
+        'where stages run (default: pipeline.yaml runtime.executor, else local)',
+      ).choices(['local', 'slurm']),
+    )
     .option(
       '--backend <name>',
       'ML backend for the stages: auto, webgpu, wasm, cpu, tensorflow, tensorflow-gpu (default: $ADVROB_BACKEND or auto; not part of the cache key)',
@@ -95,6 +106,7 @@ function buildProgram(): Command {
     .action(async (targets: string[], _flags, cmd: Command) => {
       const o = optionsOf<RunFlags>(cmd);
       const { runCommand } = await import('./run-command.js');
+      o.jobsGiven = cmd.getOptionValueSource('jobs') !== 'default';
       done(await runCommand(targets, o, o));
     });
 

@@ -14,6 +14,8 @@ import { acquireLock, formatLockHolder } from '../dag/lock.js';
 import type { Pipeline } from '../dag/pipeline-types.js';
 import { Provenance } from '../dag/provenance.js';
 import { runPipeline } from '../dag/run.js';
+import { SlurmExecutor } from '../dag/slurm/executor.js';
+import { EXECUTORS, type ExecutorName } from '../dag/slurm/settings.js';
 import { expectedBackend } from '../ml/backend-choice.js';
 import { createSink, EXIT, ExitError, uiMode } from './output.js';
 import { printStatus } from './status-command.js';
@@ -34,6 +36,9 @@ export interface RunFlags extends PipelineOptions {
   json?: boolean;
   ui?: boolean;
   backend?: string;
+  executor?: string;
+  /** Whether `--jobs` was given (a cluster's default is larger than this machine's CPUs). */
+  jobsGiven?: boolean;
 }
 
 /**
@@ -86,6 +91,20 @@ function openProvenance(file: string, runId: string): { provenance: Provenance; 
 /** SQLite's codes for a file that is not (or no longer) a database. */
 const DAMAGED_DB = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB']);
 
+/** Jobs in flight on a cluster when `--jobs` is not given: the queue, not this machine, limits. */
+const SLURM_DEFAULT_JOBS = 100;
+
+/** `--executor` > pipeline.yaml `runtime.executor` > local. */
+function chooseExecutor(flag: string | undefined, pipeline: Pipeline): ExecutorName {
+  const name = flag ?? pipeline.runtime.executor ?? 'local';
+  if (!(EXECUTORS as readonly string[]).includes(name))
+    throw new ExitError(
+      `--executor: unknown executor '${name}'; expected one of ${EXECUTORS.join(', ')}`,
+      EXIT.usage,
+    );
+  return name as ExecutorName;
+}
+
 const newRunId = (): string =>
   `${new Date()
     .toISOString()
@@ -107,6 +126,8 @@ export async function runCommand(
     });
   }
   const backend = chooseBackend(flags.backend, pipeline);
+  const executorName = chooseExecutor(flags.executor, pipeline);
+  const jobs = executorName === 'slurm' && !flags.jobsGiven ? SLURM_DEFAULT_JOBS : flags.jobs;
   const argv = process.argv.slice(2);
   const lock = acquireLock(paths.cache, ['advrob-dag', ...argv]);
   if (!lock.ok) throw new ExitError(formatLockHolder(lock.holder), EXIT.locked);
@@ -123,11 +144,23 @@ export async function runCommand(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  let provenance: Provenance | undefined;
   const runId = newRunId();
+  const slurm =
+    executorName === 'slurm'
+      ? new SlurmExecutor({
+          cacheDir: paths.cache,
+          runId,
+          settings: pipeline.runtime.slurm,
+          say: (message) => sink.emit({ type: 'info', time: Date.now(), message }),
+        })
+      : undefined;
+  let provenance: Provenance | undefined;
   try {
     const opened = openProvenance(paths.provenance, runId);
     provenance = opened.provenance;
+    await slurm?.open().catch((err: unknown) => {
+      throw new ExitError(`--executor slurm: ${(err as Error).message}`, EXIT.failed);
+    });
     const result = await runPipeline({
       workspace: root,
       pipeline,
@@ -135,15 +168,15 @@ export async function runCommand(
       targets,
       force: flags.force,
       assumeFresh: flags.assumeFresh,
-      jobs: flags.jobs,
+      jobs,
       sink,
-      executor: new LocalExecutor(),
+      executor: slurm ?? new LocalExecutor(),
       provenance,
       signal: controller.signal,
       runId,
       argv,
       toolVersion: toolVersion(),
-      meta: { host: os.hostname(), backend },
+      meta: { host: os.hostname(), backend, executor: executorName },
       notes: [
         ...(lock.recovered
           ? [
@@ -159,6 +192,7 @@ export async function runCommand(
         ? EXIT.failed
         : EXIT.interrupted;
   } finally {
+    slurm?.close();
     provenance?.close();
     lock.release();
     await sink.close?.();

@@ -3,7 +3,7 @@
  * the plain line logger and the `--json` NDJSON writer are three consumers of this union.
  * Every event is plain JSON (it is written verbatim as NDJSON).
  */
-import type { FailureCause } from './executor.js';
+import type { FailureCause, Placement } from './executor.js';
 import type { Json } from './pipeline-types.js';
 import type { StageProgress } from './stage-kind.js';
 
@@ -57,6 +57,8 @@ export type EngineEvent =
   | { type: 'stage-cached'; time: number; stageId: string; kind: string; key: string }
   | { type: 'stage-started'; time: number; stageId: string; kind: string; key: string }
   | { type: 'stage-progress'; time: number; stageId: string; progress: StageProgress }
+  /** On a cluster: the stage's job waits in the queue (with Slurm's reason) or runs on a node. */
+  | ({ type: 'stage-placement'; time: number; stageId: string } & Placement)
   | { type: 'stage-log'; time: number; stageId: string; stream: 'stdout' | 'stderr'; line: string }
   | {
       type: 'stage-finished';

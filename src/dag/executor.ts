@@ -9,12 +9,24 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { diskFullMessage, isDiskFull } from './disk-full.js';
+import type { Capacity } from './scheduler.js';
 import { loadKind, type StageError, stageContext, stageError } from './stage-call.js';
-import type { StageKind, StageProgress } from './stage-kind.js';
+import type { ResourceNeeds, StageKind, StageProgress } from './stage-kind.js';
 import { type LogFailure, StageLog } from './stage-log.js';
 import type { RunnerMessage, RunnerRequest } from './stage-runner.js';
 
-export type StageJob = Omit<RunnerRequest, 'type'> & { logPath: string };
+export type StageJob = Omit<RunnerRequest, 'type'> & {
+  logPath: string;
+  /** The stage's cache key: the same work under the same key, e.g. for adopting a job. */
+  key: string;
+  /** The kind's declared tokens, for executors that ask a cluster for resources. */
+  resources?: ResourceNeeds;
+};
+
+/** Where a stage waits or runs on a cluster: pending (with the scheduler's reason) or placed. */
+export type Placement =
+  | { state: 'pending'; jobId: string; reason: string }
+  | { state: 'running'; jobId: string; node: string };
 
 /**
  * Why a stage failed, in the terms a retry policy needs: `exit` is the stage's own doing (a
@@ -49,10 +61,17 @@ export interface StageHooks {
   log(stream: 'stdout' | 'stderr', line: string): void;
   /** What the stage reported with `ctx.annotate`. */
   annotate(facts: Record<string, string>): void;
+  /** A cluster executor's word on where the stage is; the local one never calls it. */
+  placement?(p: Placement): void;
 }
 
 export interface Executor {
   execute(job: StageJob, hooks: StageHooks, signal: AbortSignal): Promise<StageOutcome>;
+  /**
+   * The tokens shared by stages in flight. Absent: this machine's (defaultCapacity). A
+   * cluster executor asks the cluster per job, so only `--jobs` bounds it.
+   */
+  capacity?(jobs: number): Capacity;
 }
 
 const TAIL_LINES = 20;
@@ -156,7 +175,7 @@ function runInChild(job: StageJob, hooks: StageHooks, signal: AbortSignal): Prom
   stop = abort;
   if (signal.aborted) abort();
   else signal.addEventListener('abort', abort, { once: true });
-  const { logPath: _logPath, ...request } = job;
+  const { logPath: _logPath, key: _key, resources: _resources, ...request } = job;
   child.send({ type: 'run', ...request } satisfies RunnerRequest);
   return new Promise((resolve) => {
     child.once('close', (code, sig) => {
@@ -191,7 +210,7 @@ async function runInProcess(
   if (out.log.failure) return logFailed(out.log.failure, null, null, []);
   if (signal.aborted) stop();
   else signal.addEventListener('abort', stop, { once: true });
-  const { logPath: _logPath, ...call } = job;
+  const { logPath: _logPath, key: _key, resources: _resources, ...call } = job;
   const ctx = stageContext(
     call,
     {

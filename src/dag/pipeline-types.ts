@@ -4,6 +4,7 @@
  */
 import type { SourceLocation } from './diagnostics.js';
 import type { RetryPolicy } from './retry.js';
+import type { RuntimeSettings } from './slurm/settings.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -54,7 +55,7 @@ export interface Pipeline {
   /** The fully resolved parameter tree (defaults, then profile, then --set). */
   params: JsonObject;
   /** How stages run (interpolated); never part of a key. */
-  runtime: { backend?: string };
+  runtime: RuntimeSettings;
   /** Stage name -> when its failed stages run again; never part of a key. */
   retry: Record<string, RetryPolicy>;
   /** Topological order: every stage appears after all stages it reads from. */

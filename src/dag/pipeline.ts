@@ -14,7 +14,9 @@ import { parseYaml, type YamlSource } from './load.js';
 import { applyProfile, applySets, interpolateValue } from './params.js';
 import type { Json, JsonObject, LoadOptions, Pipeline } from './pipeline-types.js';
 import { retryPolicy } from './retry.js';
-import { type PipelineDocument, pipelineSchema } from './schema.js';
+import { type PipelineDocument, pipelineSchema, runtimeRetryFields } from './schema.js';
+import { didYouMean } from './similar.js';
+import { type RuntimeSettings, runtimeSchema } from './slurm/settings.js';
 import type { StageRegistry } from './stage-kind.js';
 import { dottedPath, validateAgainst } from './validate.js';
 
@@ -56,11 +58,17 @@ function resolveParams(doc: PipelineDocument, opts: LoadOptions): Result<JsonObj
 
 const nameFromFile = (file: string): string => basename(file, extname(file));
 
-/** `runtime:` with its `${...}` resolved against the params (so a profile or --set can pick it). */
+const resolvedRuntimeSchema = runtimeSchema(false, runtimeRetryFields);
+
+/**
+ * `runtime:` with its `${...}` resolved against the params (so a profile or --set can pick
+ * it), then checked in its final form; a `runtime.slurm.kinds` entry must name a kind.
+ */
 function resolveRuntime(
   doc: PipelineDocument,
   params: JsonObject,
   source: YamlSource,
+  registry: StageRegistry,
 ): Result<Pipeline['runtime']> {
   const errors: Diagnostic[] = [];
   const runtime = interpolateValue(
@@ -71,16 +79,29 @@ function resolveRuntime(
     errors,
   );
   if (errors.length) return fail(errors);
-  const backend = (runtime as JsonObject).backend;
-  if (backend !== undefined && typeof backend !== 'string')
-    return fail([
-      {
-        severity: 'error',
-        message: `runtime.backend must be a string; got ${JSON.stringify(backend)}`,
-        location: source.locate(['runtime', 'backend'], 'value'),
-      },
-    ]);
-  return ok(backend === undefined ? {} : { backend });
+  for (const issue of validateAgainst(resolvedRuntimeSchema, runtime, (path) =>
+    dottedPath(['runtime', ...path]),
+  )) {
+    errors.push({
+      severity: 'error',
+      message: issue.message,
+      location: source.locate(['runtime', ...issue.path], issue.atKey ? 'key' : 'value'),
+      ...(issue.hint ? { hint: issue.hint } : {}),
+    });
+  }
+  const kinds = [...registry.keys()];
+  for (const kind of Object.keys((runtime as RuntimeSettings).slurm?.kinds ?? {})) {
+    if (registry.has(kind)) continue;
+    const hint = didYouMean(kind, kinds);
+    errors.push({
+      severity: 'error',
+      message: `runtime.slurm.kinds: unknown stage kind '${kind}'; expected one of ${kinds.join(', ')}`,
+      location: source.locate(['runtime', 'slurm', 'kinds', kind], 'key'),
+      ...(hint ? { hint } : {}),
+    });
+  }
+  if (errors.length) return fail(inSourceOrder(errors));
+  return ok(runtime as RuntimeSettings);
 }
 
 /**
@@ -100,7 +121,7 @@ export function loadPipeline(
   if (!doc.ok) return doc;
   const params = resolveParams(doc.value, opts);
   if (!params.ok) return params;
-  const runtime = resolveRuntime(doc.value, params.value, source);
+  const runtime = resolveRuntime(doc.value, params.value, source, registry);
   if (!runtime.ok) return runtime;
   const expansion = expandStages(doc.value, params.value, registry, source);
   if (expansion.errors.length) return fail(inSourceOrder(expansion.errors));

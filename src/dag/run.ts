@@ -116,7 +116,10 @@ export async function runPipeline(
     });
 
   const counts: RunCounts = { total: stages.length, cached: 0, ran: 0, failed: 0, skipped: 0 };
-  const scheduler = new Scheduler(opts.jobs, defaultCapacity(opts.jobs));
+  const scheduler = new Scheduler(
+    opts.jobs,
+    opts.executor.capacity?.(opts.jobs) ?? defaultCapacity(opts.jobs),
+  );
   const pending: ExecutionInput[] = [];
   const stop = new AbortController();
   const halt = (reason: string): void => {

@@ -5,6 +5,7 @@
  */
 import type { Json, JsonObject } from './pipeline-types.js';
 import { RETRYABLE_CAUSES, type RetryableCause, type RetrySettings } from './retry.js';
+import { type RuntimeSettings, runtimeSchema } from './slurm/settings.js';
 
 /** `${...}` as the whole value: it takes the type of what it names. */
 const WHOLE_INTERPOLATION = '^\\$\\{[^}]*\\}$';
@@ -29,6 +30,18 @@ const retryFields: Record<string, JsonObject> = {
     uniqueItems: true,
     description:
       'Failure causes worth a retry (default signal, node-failure, preempted); add exit to retry a plain non-zero exit.',
+  },
+};
+
+/** The retry settings runtime: holds for all stages (each stage may set its own). */
+export const runtimeRetryFields: Record<string, JsonObject> = {
+  ...retryFields,
+  retry_backoff: {
+    type: 'number',
+    minimum: 0,
+    maximum: 3600,
+    description:
+      'Seconds before the first retry (default 1); each further one waits twice as long, at most 60.',
   },
 };
 
@@ -112,28 +125,7 @@ export const pipelineSchema: JsonObject = {
         additionalProperties: false,
       },
     },
-    runtime: {
-      type: 'object',
-      description:
-        'How stages run, not what they compute: never part of a cache key (recorded in provenance).',
-      properties: {
-        backend: {
-          type: 'string',
-          description:
-            // biome-ignore lint/suspicious/noTemplateCurlyInString: the user-facing ${...} syntax
-            'ML backend of the stage processes: auto, webgpu, wasm, cpu, tensorflow, tensorflow-gpu, or ${param}. ADVROB_BACKEND and run --backend override it.',
-        },
-        ...retryFields,
-        retry_backoff: {
-          type: 'number',
-          minimum: 0,
-          maximum: 3600,
-          description:
-            'Seconds before the first retry (default 1); each further one waits twice as long, at most 60.',
-        },
-      },
-      additionalProperties: false,
-    },
+    runtime: runtimeSchema(true, runtimeRetryFields),
     stages: {
       type: 'object',
       propertyNames: { pattern: STAGE_NAME },
@@ -171,6 +163,6 @@ export interface PipelineDocument {
   name?: string;
   params?: JsonObject;
   profiles?: Record<string, { params?: JsonObject }>;
-  runtime?: { backend?: string } & RetrySettings;
+  runtime?: RuntimeSettings & RetrySettings;
   stages: Record<string, StageDocument>;
 }

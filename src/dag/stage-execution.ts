@@ -148,14 +148,16 @@ async function launch(
   where: { outDir: string; attempt: Attempt },
 ): Promise<StageOutcome> {
   const { opts, emit, now } = ctx;
+  const kind = ctx.planner.kindOf(stage);
   const job = stageJob(stage, {
-    module: ctx.planner.kindOf(stage).module,
+    module: kind.module,
     key: state.key,
     workspace: opts.workspace,
     view: ctx.view,
     outDir: where.outDir,
     scratchDir: ctx.store.scratchDir(state.key),
     logPath: where.attempt.logPath,
+    ...(kind.resources ? { resources: kind.resources } : {}),
   });
   try {
     const outcome = await opts.executor.execute(
@@ -166,6 +168,7 @@ async function launch(
         log: (stream, line) =>
           emit({ type: 'stage-log', time: now(), stageId: stage.id, stream, line }),
         annotate: (f) => Object.assign(where.attempt.facts, f),
+        placement: (p) => emit({ type: 'stage-placement', time: now(), stageId: stage.id, ...p }),
       },
       ctx.signal,
     );

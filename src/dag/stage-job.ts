@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { ArtifactsView } from './artifacts-view.js';
 import type { StageJob } from './executor.js';
 import type { ConcreteStage } from './pipeline-types.js';
+import type { ResourceNeeds } from './stage-kind.js';
 
 export function stageJob(
   stage: ConcreteStage,
@@ -19,6 +20,7 @@ export function stageJob(
     outDir: string;
     scratchDir: string;
     logPath: string;
+    resources?: ResourceNeeds;
   },
 ): StageJob {
   const inputs: Record<string, string | string[]> = {};
@@ -38,5 +40,7 @@ export function stageJob(
     workspace: where.workspace,
     seed: Number.parseInt(where.key.slice(0, 8), 16),
     logPath: where.logPath,
+    key: where.key,
+    ...(where.resources ? { resources: where.resources } : {}),
   };
 }

@@ -46,7 +46,53 @@ export const errorCases: ErrorCase[] = [
     name: 'unknown runtime key',
     yaml: y('version: 1', 'runtime: { backnd: wasm }', 'stages: {}'),
     expected: [
-      "pipeline.yaml:2:12: runtime: unknown key 'backnd'; expected one of backend, retries, retry_on, retry_backoff (did you mean 'backend'?)",
+      "pipeline.yaml:2:12: runtime: unknown key 'backnd'; expected one of backend, executor, slurm, retries, retry_on, retry_backoff (did you mean 'backend'?)",
+    ],
+  },
+  {
+    name: 'unknown executor',
+    yaml: y('version: 1', 'runtime: { executor: slurmm }', 'stages: {}'),
+    expected: [
+      'pipeline.yaml:2:22: runtime.executor: wrong form; expected where stages run: local or slurm (run --executor overrides it), got "slurmm"',
+    ],
+  },
+  {
+    name: 'misspelt slurm setting',
+    yaml: y('version: 1', 'runtime:', '  slurm: { partiton: gpu }', 'stages: {}'),
+    expected: [
+      "pipeline.yaml:3:12: runtime.slurm: unknown key 'partiton'; expected one of partition, account, time, cpus, mem, gpus, options, poll_interval, kinds (did you mean 'partition'?)",
+    ],
+  },
+  {
+    name: 'slurm time limit not in Slurm syntax',
+    yaml: y(
+      'version: 1',
+      'runtime:',
+      '  slurm: { kinds: { command: { time: 2h } } }',
+      'stages: {}',
+    ),
+    expected: [
+      'pipeline.yaml:3:38: runtime.slurm.kinds.command.time: wrong form; expected a Slurm time limit: minutes, "H:MM:SS" or "D-HH:MM:SS", got "2h"',
+    ],
+  },
+  {
+    name: 'slurm setting interpolated to the wrong type',
+    yaml: y(
+      'version: 1',
+      'params: { gpus: two }',
+      'runtime:',
+      '  slurm: { gpus: "%{gpus}" }',
+      'stages: {}',
+    ),
+    expected: [
+      'pipeline.yaml:4:18: runtime.slurm.gpus: wrong type; expected an integer, got "two"',
+    ],
+  },
+  {
+    name: 'slurm settings for a kind that does not exist',
+    yaml: y('version: 1', 'runtime:', '  slurm: { kinds: { trian: { time: 60 } } }', 'stages: {}'),
+    expected: [
+      "pipeline.yaml:3:21: runtime.slurm.kinds: unknown stage kind 'trian'; expected one of fetch, split, train, select, aggregate, command (did you mean 'train'?)",
     ],
   },
   {

@@ -55,6 +55,7 @@ describe('a stage log on a full disk', () => {
         workspace: dir,
         seed: 1,
         logPath: '/dev/full',
+        key: 'f'.repeat(64),
       },
       { progress: () => {}, log: () => {}, annotate: () => {} },
       new AbortController().signal,
