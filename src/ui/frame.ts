@@ -67,7 +67,10 @@ export function headerLines(state: RunState, opts: FrameOptions): string[] {
   const counts = countStatuses(state);
   const tally = [
     paint('gray', `${counts.cached} cached`),
-    paint('cyan', `${counts.running} running`),
+    paint('cyan', `${counts.running - counts.pendingInQueue} running`),
+    ...(counts.pendingInQueue > 0
+      ? [paint('yellow', `${counts.pendingInQueue} pending in Slurm`)]
+      : []),
     `${counts.queued} queued`,
     paint('green', `${counts.done} done`),
     paint(counts.failed > 0 ? 'red' : 'gray', `${counts.failed} failed`),
@@ -179,7 +182,10 @@ function idWidth(stages: StageView[], width: number, paint: Paint): number {
 export function runningRows(state: RunState, opts: FrameOptions): string[] {
   const paint = painter(opts.color);
   const width = Math.max(opts.width, minWidth);
-  const running = stagesWithStatus(state, 'running');
+  // Stages placed on a node first; those whose job still waits in the queue after them.
+  const all = stagesWithStatus(state, 'running');
+  const waiting = (s: StageView): boolean => s.placement?.state === 'pending';
+  const running = [...all.filter((s) => !waiting(s)), ...all.filter(waiting)];
   const maxRows = opts.maxRows ?? 12;
   const shown = running.slice(0, maxRows);
   const idCols = idWidth(shown, width, paint);
@@ -189,7 +195,8 @@ export function runningRows(state: RunState, opts: FrameOptions): string[] {
     const room = width - rowChrome - idCols;
     const body = stageBody(stage, room, paint);
     const filler = ' '.repeat(Math.max(0, room - visibleLength(body)));
-    return `${paint('cyan', '▶')} ${paint('bold', id)} ${body}${filler} ${paint('dim', elapsed.padStart(elapsedWidth))}`;
+    const mark = waiting(stage) ? paint('yellow', '◌') : paint('cyan', '▶');
+    return `${mark} ${paint('bold', id)} ${body}${filler} ${paint('dim', elapsed.padStart(elapsedWidth))}`;
   });
   if (running.length > shown.length) {
     rows.push(paint('dim', `  … and ${running.length - shown.length} more running`));
@@ -207,6 +214,15 @@ function wantedBody(stage: StageView, width: number, paint: Paint): number {
 
 function stageBody(stage: StageView, room: number, paint: Paint): string {
   if (room <= 0) return '';
+  const placement = stage.placement;
+  if (placement?.state === 'pending')
+    return paint(
+      'yellow',
+      truncate(
+        `pending in Slurm${placement.reason ? ` (${placement.reason})` : ''}, job ${placement.jobId}`,
+        room,
+      ),
+    );
   if (stage.progress && stage.progress.total > 0) return progressText(stage.progress, room, paint);
   const note = stage.progress?.message ?? stage.lastLog ?? stage.kind;
   return paint('dim', truncate(note, room));

@@ -53,6 +53,13 @@ export function plainLine(
     }
     case 'stage-log':
       return undefined;
+    case 'stage-placement':
+      return event.state === 'pending'
+        ? paint(
+            'yellow',
+            `wait   ${event.stageId}: pending in Slurm${event.reason ? ` (${event.reason})` : ''}, job ${event.jobId}`,
+          )
+        : paint('cyan', `place  ${event.stageId}: running on ${event.node}, job ${event.jobId}`);
     case 'stage-finished':
       return paint(
         'green',

@@ -4,6 +4,7 @@
  * never mutate a state it was given: callers keep old states (React compares them).
  */
 import { type EngineEvent, formatRetry, type RunCounts, type StageReason } from '../dag/events.js';
+import type { Placement } from '../dag/executor.js';
 import type { StageProgress } from '../dag/stage-kind.js';
 import { type Eta, estimateEta } from './eta.js';
 
@@ -38,6 +39,8 @@ export interface StageView {
   earlyCutoff?: boolean;
   failure?: StageFailure;
   failedDependency?: string;
+  /** On a cluster: the stage's job waits in the queue (with the reason) or runs on a node. */
+  placement?: Placement;
 }
 
 export interface RunState {
@@ -182,6 +185,11 @@ export function reduceEvents(state: RunState, events: readonly EngineEvent[]): R
         });
         break;
       }
+      case 'stage-placement': {
+        const { type: _type, time: _time, stageId, ...placement } = event;
+        update(stageId, undefined, { placement });
+        break;
+      }
       case 'stage-log':
         if (event.line.trim() !== '') update(event.stageId, undefined, { lastLog: event.line });
         break;
@@ -272,6 +280,8 @@ export interface StatusCounts {
   total: number;
   cached: number;
   running: number;
+  /** Of `running`: started, but their job still waits in the cluster's queue. */
+  pendingInQueue: number;
   queued: number;
   done: number;
   failed: number;
@@ -284,6 +294,7 @@ export function countStatuses(state: RunState): StatusCounts {
     total: 0,
     cached: 0,
     running: 0,
+    pendingInQueue: 0,
     queued: 0,
     done: 0,
     failed: 0,
@@ -294,6 +305,8 @@ export function countStatuses(state: RunState): StatusCounts {
     counts.total += 1;
     if (stage.status === 'pending' || stage.status === 'queued') counts.queued += 1;
     else counts[stage.status] += 1;
+    if (stage.status === 'running' && stage.placement?.state === 'pending')
+      counts.pendingInQueue += 1;
   }
   return counts;
 }

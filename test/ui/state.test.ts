@@ -35,6 +35,7 @@ describe('run reducer', () => {
       total: 6,
       cached: 1,
       running: 2,
+      pendingInQueue: 0,
       queued: 2,
       done: 1,
       failed: 0,

@@ -183,14 +183,16 @@ export class SlurmExecutor implements Executor {
   private cancelSoon(watch: Watch): void {
     this.toCancel.push(watch);
     if (this.toCancel.length > 1) return;
-    setImmediate(() => {
+    setImmediate(async () => {
       const batch = this.toCancel.splice(0);
       const ids = batch.map((w) => w.sub.jobId);
       const which = batch.map((w) => `${w.sub.jobId} (${w.sub.stageId})`).join(', ');
-      scancel(ids).then(
-        () => this.opts.say(`scancel: cancelled Slurm job${ids.length > 1 ? 's' : ''} ${which}`),
-        (err: unknown) => this.opts.say(`scancel of ${which} failed: ${(err as Error).message}`),
-      );
+      try {
+        await scancel(ids);
+        this.opts.say(`scancel: cancelled Slurm job${ids.length > 1 ? 's' : ''} ${which}`);
+      } catch (err) {
+        this.opts.say(`scancel of ${which} failed: ${(err as Error).message}`);
+      }
       for (const w of batch) w.end({ type: 'cancelled' });
     });
   }
