@@ -4,6 +4,7 @@
  * a real Slurm in test/slurm.
  */
 import { describe, expect, test } from 'vitest';
+import { localTime } from '../../src/dag/slurm/commands.js';
 import { jobNameOf, jobScript, sbatchArgs } from '../../src/dag/slurm/sbatch.js';
 import { jobRequest } from '../../src/dag/slurm/settings.js';
 import {
@@ -136,6 +137,8 @@ describe('Slurm states', () => {
       { jobId: '41', state: 'PENDING', reason: '', node: '', elapsedSeconds: 0 },
     ]);
     expect(kibibytes('2G')).toBe(2 * 1024 * 1024);
+    // sacct reads --starttime in the local time zone.
+    expect(localTime(new Date(2026, 0, 2, 3, 4, 5))).toBe('2026-01-02T03:04:05');
     expect(kibibytes('')).toBeUndefined();
   });
 });

@@ -57,13 +57,19 @@ export async function accountingEnabled(): Promise<boolean> {
   }
 }
 
+/** `YYYY-MM-DDTHH:MM:SS` in this machine's time zone, which is how Slurm reads a time. */
+export function localTime(date: Date): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())}T${p(date.getHours())}:${p(date.getMinutes())}:${p(date.getSeconds())}`;
+}
+
 /** Final states, elapsed time and MaxRSS of the jobs named `names` submitted since `since`. */
 export async function sacct(names: string[], since: Date): Promise<QueueRow[]> {
   if (names.length === 0) return [];
   const out = await run('sacct', [
     '--noheader',
     '--parsable2',
-    `--starttime=${since.toISOString().slice(0, 19)}`,
+    `--starttime=${localTime(since)}`,
     '--endtime=now',
     `--name=${names.join(',')}`,
     `--format=${SACCT_FORMAT}`,
