@@ -7,7 +7,9 @@
  *      a cold run, then the no-op run, `why` on the leaf and `log`;
  *   3. the peer pipeline at F=7 (233 stages): cold `run --jobs 2` and the no-op run;
  *   4. Snakemake on the same DAG in the same run when `snakemake` is installed: `--cores 2`
- *      cold and no-op at F=7, `-n` at F=312; then the ratios against the goals.
+ *      cold and no-op at F=7, `-n` at F=312; then the ratios against the goals;
+ *   5. the Slurm executor's per-stage overhead next to the local one (bench/slurm.ts), when
+ *      a Slurm cluster answers.
  * BENCH_REPEATS (default 5) sets the runs per figure (the median is printed).
  */
 import * as fs from 'node:fs';
@@ -25,6 +27,7 @@ import {
   versionOf,
 } from './measure.js';
 import { peerPipeline, peerSnakefile, peerStages } from './peer.js';
+import { slurmOverhead } from './slurm.js';
 
 const REPEATS = Math.max(1, Number(process.env.BENCH_REPEATS ?? 5));
 const BIG = 312;
@@ -171,6 +174,7 @@ async function main(): Promise<void> {
   bigCommands();
   smallRuns();
   if (snakemake()) ratios();
+  slurmOverhead(REPEATS);
 }
 
 await main();
