@@ -47,8 +47,10 @@ function figureHtml(f: RenderedFigure): string {
   return [
     `<figure id="${escapeHtml(f.def.id)}">`,
     `<img src="${svgDataUri(f.svg)}" alt="${escapeHtml(f.def.title)}">`,
-    `<figcaption><strong>Figure ${f.def.paperFigure}</strong> (paper numbering): ${escapeHtml(f.def.title)}. ` +
-      `Files: ${f.files.map((p) => `<code>${escapeHtml(p)}</code>`).join(', ')}.`,
+    `<figcaption><strong>Figure ${f.def.paperFigure}</strong> (paper numbering): ${escapeHtml(f.def.title)}.` +
+      (f.files.length > 0
+        ? ` Files: ${f.files.map((p) => `<code>${escapeHtml(p)}</code>`).join(', ')}.`
+        : ''),
     sourceList(f.def.sources),
     '</figcaption>',
     '</figure>',

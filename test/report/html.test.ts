@@ -41,6 +41,21 @@ describe('report.html', () => {
     expect(html).not.toContain('<b>escaped</b>');
   });
 
+  it('names no files for a figure drawn on the fly (report --against)', () => {
+    const [first] = figures;
+    const page = reportHtml({
+      title: 'against',
+      aggregates: [agg],
+      figures: first ? [{ ...first, files: [] }] : [],
+      tables: [],
+      params: {},
+      verdicts: [],
+      against: 'earlier',
+    });
+    expect(page).not.toContain('Files:');
+    expect(page).toContain('Dashed lines: run <code>earlier</code>');
+  });
+
   it('lists the selected epoch of every fold', () => {
     expect(html).toMatch(/<td>toy<\/td><td>normal<\/td><td>2<\/td><td>4, 4<\/td>/);
   });
