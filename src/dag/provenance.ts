@@ -126,6 +126,17 @@ export function mediaType(file: string): string {
 
 export class Provenance {
   private readonly db: Database.Database;
+  /** Prepared once per connection: `why` on a 10,000-stage lineage runs tens of thousands. */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
 
   /**
    * Opens (creating or upgrading) the database. Readers open it the same way: WAL lets them
@@ -151,33 +162,29 @@ export class Provenance {
   }
 
   startRun(run: Omit<RunRow, 'ended_at' | 'status'>): void {
-    this.db
-      .prepare(
-        `INSERT INTO runs (id, argv, profile, tool_version, host, meta, started_at, ended_at, status, params)
+    this.sql(
+      `INSERT INTO runs (id, argv, profile, tool_version, host, meta, started_at, ended_at, status, params)
          VALUES (@id, @argv, @profile, @tool_version, @host, @meta, @started_at, NULL, 'running', @params)`,
-      )
-      .run(run);
+    ).run(run);
   }
 
   finishRun(id: string, status: string, endedAt: number): void {
-    this.db
-      .prepare('UPDATE runs SET status = ?, ended_at = ? WHERE id = ?')
-      .run(status, endedAt, id);
+    this.sql('UPDATE runs SET status = ?, ended_at = ? WHERE id = ?').run(status, endedAt, id);
   }
 
   /** Records many executions in one transaction (a cached run of thousands of stages). */
   recordExecutions(list: ExecutionInput[]): void {
     if (list.length === 0) return;
-    const insertExecution = this.db.prepare(
+    const insertExecution = this.sql(
       `INSERT INTO executions (run_id, stage_id, kind, key, status, started_at, ended_at,
          duration_ms, log_path, params, output_tree, facts, attempt, cause)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const insertEdge = this.db.prepare(
+    const insertEdge = this.sql(
       `INSERT INTO lineage (execution_id, direction, digest, label, source_stage, source_key)
        VALUES (?, ?, ?, ?, ?, ?)`,
     );
-    const insertArtifact = this.db.prepare(
+    const insertArtifact = this.sql(
       'INSERT OR IGNORE INTO artifacts (digest, path, size, media_type) VALUES (?, ?, ?, ?)',
     );
     this.db.transaction(() => {
@@ -211,9 +218,9 @@ export class Provenance {
   }
 
   runs(limit: number): RunRow[] {
-    return this.db
-      .prepare('SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?')
-      .all(limit) as RunRow[];
+    return this.sql('SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?').all(
+      limit,
+    ) as RunRow[];
   }
 
   /** How many executions of a run ended in each status, and which failed (for `log`). */
@@ -222,20 +229,15 @@ export class Provenance {
     failures: FailedAttempt[];
   } {
     const counts: Record<string, number> = {};
-    const rows = this.db
-      .prepare('SELECT status, count(*) AS n FROM executions WHERE run_id = ? GROUP BY status')
-      .all(runId) as { status: string; n: number }[];
+    const rows = this.sql(
+      'SELECT status, count(*) AS n FROM executions WHERE run_id = ? GROUP BY status',
+    ).all(runId) as { status: string; n: number }[];
     for (const row of rows) counts[row.status] = row.n;
     const failures = (
-      this.db
-        .prepare(
-          `SELECT stage_id, status, attempt, cause, log_path FROM executions
+      this.sql(
+        `SELECT stage_id, status, attempt, cause, log_path FROM executions
            WHERE run_id = ? AND status IN ('failed', 'retried') ORDER BY id`,
-        )
-        .all(runId) as Pick<
-        ExecutionRow,
-        'stage_id' | 'status' | 'attempt' | 'cause' | 'log_path'
-      >[]
+      ).all(runId) as Pick<ExecutionRow, 'stage_id' | 'status' | 'attempt' | 'cause' | 'log_path'>[]
     ).map((r) => ({
       stageId: r.stage_id,
       attempt: r.attempt,
@@ -248,59 +250,54 @@ export class Provenance {
 
   /** Runs whose id starts with `prefix`, newest first, at most `limit`. */
   runsWithPrefix(prefix: string, limit: number): RunRow[] {
-    return this.db
-      .prepare(
-        'SELECT * FROM runs WHERE substr(id, 1, length(?)) = ? ORDER BY started_at DESC, rowid DESC LIMIT ?',
-      )
-      .all(prefix, prefix, limit) as RunRow[];
+    return this.sql(
+      'SELECT * FROM runs WHERE substr(id, 1, length(?)) = ? ORDER BY started_at DESC, rowid DESC LIMIT ?',
+    ).all(prefix, prefix, limit) as RunRow[];
   }
 
   executionsOfRun(runId: string): ExecutionRow[] {
-    return this.db
-      .prepare('SELECT * FROM executions WHERE run_id = ? ORDER BY id')
-      .all(runId) as ExecutionRow[];
+    return this.sql('SELECT * FROM executions WHERE run_id = ? ORDER BY id').all(
+      runId,
+    ) as ExecutionRow[];
   }
 
   /** The latest execution that produced `digest` (ran or accepted, not merely cached). */
   producerOf(digest: string): ExecutionRow | undefined {
-    return this.db
-      .prepare(
-        `SELECT e.* FROM lineage l JOIN executions e ON e.id = l.execution_id
+    return this.sql(
+      `SELECT e.* FROM lineage l JOIN executions e ON e.id = l.execution_id
          WHERE l.digest = ? AND l.direction = 'out' AND e.status IN ('ran', 'assumed-fresh', 'cached')
          ORDER BY CASE e.status WHEN 'cached' THEN 1 ELSE 0 END, e.id DESC LIMIT 1`,
-      )
-      .get(digest) as ExecutionRow | undefined;
+    ).get(digest) as ExecutionRow | undefined;
   }
 
   /** The latest execution that made the output under `key` (ran or accepted). */
   executionOfKey(key: string): ExecutionRow | undefined {
-    return this.db
-      .prepare(
-        `SELECT * FROM executions WHERE key = ? AND status IN ('ran', 'assumed-fresh', 'cached')
+    return this.sql(
+      `SELECT * FROM executions WHERE key = ? AND status IN ('ran', 'assumed-fresh', 'cached')
          ORDER BY CASE status WHEN 'cached' THEN 1 ELSE 0 END, id DESC LIMIT 1`,
-      )
-      .get(key) as ExecutionRow | undefined;
+    ).get(key) as ExecutionRow | undefined;
   }
 
   /** Recorded digests starting with `prefix` (hex), at most `limit` of them. */
   digestsWithPrefix(prefix: string, limit: number): string[] {
     return (
-      this.db
-        .prepare('SELECT DISTINCT digest FROM lineage WHERE digest GLOB ? LIMIT ?')
-        .all(`${prefix}*`, limit) as { digest: string }[]
+      this.sql('SELECT DISTINCT digest FROM lineage WHERE digest GLOB ? LIMIT ?').all(
+        `${prefix}*`,
+        limit,
+      ) as { digest: string }[]
     ).map((r) => r.digest);
   }
 
   inputsOf(executionId: number): LineageRow[] {
-    return this.db
-      .prepare(`SELECT * FROM lineage WHERE execution_id = ? AND direction = 'in' ORDER BY rowid`)
-      .all(executionId) as LineageRow[];
+    return this.sql(
+      `SELECT * FROM lineage WHERE execution_id = ? AND direction = 'in' ORDER BY rowid`,
+    ).all(executionId) as LineageRow[];
   }
 
   outputsOf(executionId: number): LineageRow[] {
-    return this.db
-      .prepare(`SELECT * FROM lineage WHERE execution_id = ? AND direction = 'out' ORDER BY rowid`)
-      .all(executionId) as LineageRow[];
+    return this.sql(
+      `SELECT * FROM lineage WHERE execution_id = ? AND direction = 'out' ORDER BY rowid`,
+    ).all(executionId) as LineageRow[];
   }
 
   close(): void {
