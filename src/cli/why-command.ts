@@ -80,10 +80,17 @@ export function why(target: string, root: string, opts: { provJson: boolean }): 
       used: {},
       wasGeneratedBy: {},
     };
+    const text = !opts.provJson;
     const entity = (digest: string, label: string): string => {
       const id = `adv:sha256-${digest}`;
-      doc.entity[id] ??= { 'prov:label': label, 'adv:digest': digest };
+      if (!text) doc.entity[id] ??= { 'prov:label': label, 'adv:digest': digest };
       return id;
+    };
+    // Shared upstreams are asked for once (a 10,000-stage lineage names each many times).
+    const producers = new Map<string, ExecutionRow | undefined>();
+    const producer = (key: string): ExecutionRow | undefined => {
+      if (!producers.has(key)) producers.set(key, prov.executionOfKey(key));
+      return producers.get(key);
     };
     let generations = 0;
     let usages = 0;
@@ -92,39 +99,43 @@ export function why(target: string, root: string, opts: { provJson: boolean }): 
       const pad = '  '.repeat(depth);
       const activity = `adv:execution-${exec.id}`;
       const out = entity(digest, label);
-      doc.wasGeneratedBy[`_:g${generations++}`] = {
-        'prov:entity': out,
-        'prov:activity': activity,
-      };
+      if (!text)
+        doc.wasGeneratedBy[`_:g${generations++}`] = {
+          'prov:entity': out,
+          'prov:activity': activity,
+        };
       const made = `${pad}${label} ${short(digest)}  <- ${exec.stage_id}`;
       // A DAG printed as a tree repeats shared ancestors: print each execution's story once.
       if (seen.has(exec.id)) {
-        lines.push(`${made} (as above)`);
+        if (text) lines.push(`${made} (as above)`);
         return;
       }
       seen.add(exec.id);
-      lines.push(
-        `${made} (${exec.kind}, ${exec.status} ${new Date(exec.started_at).toISOString()}, key ${short(exec.key ?? '')})`,
-      );
-      lines.push(`${pad}  params ${exec.params}`);
-      if (exec.facts !== '{}') lines.push(`${pad}  facts ${exec.facts}`);
-      doc.activity[activity] = {
-        'prov:label': exec.stage_id,
-        'prov:startTime': new Date(exec.started_at).toISOString(),
-        'prov:endTime': new Date(exec.ended_at).toISOString(),
-        'adv:kind': exec.kind,
-        ...(exec.key !== null ? { 'adv:key': exec.key } : {}),
-        'adv:params': exec.params,
-        'adv:facts': exec.facts,
-      };
-      for (const input of prov.inputsOf(exec.id)) {
-        doc.used[`_:u${usages++}`] = {
-          'prov:activity': activity,
-          'prov:entity': entity(input.digest, input.label),
+      if (text) {
+        lines.push(
+          `${made} (${exec.kind}, ${exec.status} ${new Date(exec.started_at).toISOString()}, key ${short(exec.key ?? '')})`,
+        );
+        lines.push(`${pad}  params ${exec.params}`);
+        if (exec.facts !== '{}') lines.push(`${pad}  facts ${exec.facts}`);
+      } else
+        doc.activity[activity] = {
+          'prov:label': exec.stage_id,
+          'prov:startTime': new Date(exec.started_at).toISOString(),
+          'prov:endTime': new Date(exec.ended_at).toISOString(),
+          'adv:kind': exec.kind,
+          ...(exec.key !== null ? { 'adv:key': exec.key } : {}),
+          'adv:params': exec.params,
+          'adv:facts': exec.facts,
         };
-        const upstream = input.source_key ? prov.executionOfKey(input.source_key) : undefined;
+      for (const input of prov.inputsOf(exec.id)) {
+        if (!text)
+          doc.used[`_:u${usages++}`] = {
+            'prov:activity': activity,
+            'prov:entity': entity(input.digest, input.label),
+          };
+        const upstream = input.source_key ? producer(input.source_key) : undefined;
         if (upstream) visit(upstream, input.digest, input.label, depth + 1);
-        else
+        else if (text)
           lines.push(
             `${pad}  ${input.label} ${short(input.digest)}  (${input.source_stage ? 'no recorded execution' : 'workspace file'})`,
           );
@@ -135,7 +146,7 @@ export function why(target: string, root: string, opts: { provJson: boolean }): 
       entity(start.digest, start.label);
       lines.push(`${start.label} ${short(start.digest)}  (source: not made by any recorded stage)`);
     }
-    return opts.provJson ? `${JSON.stringify(doc, null, 2)}\n` : `${lines.join('\n')}\n`;
+    return text ? `${lines.join('\n')}\n` : `${JSON.stringify(doc, null, 2)}\n`;
   } finally {
     prov.close();
   }
