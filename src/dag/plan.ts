@@ -43,6 +43,19 @@ export type StageState =
     }
   | { status: 'blocked'; reason: StageReason };
 
+/** `f`, called at most once, when first needed. */
+function once<T>(f: () => T): () => T {
+  let done = false;
+  let value: T;
+  return () => {
+    if (!done) {
+      value = f();
+      done = true;
+    }
+    return value;
+  };
+}
+
 export interface PlanOptions {
   force: ReadonlySet<string>;
   assumeFresh: ReadonlySet<string>;
@@ -82,6 +95,20 @@ export class Planner {
       this.manifests.set(treeDigest, m);
     }
     return m;
+  }
+
+  /**
+   * The record under `key` with its output manifest, when both are there: reading the
+   * manifest is the check that the output tree exists (`Store.readRecord`'s), done once.
+   */
+  private finished(key: string): { record: StageRecord; manifest: TreeManifest } | undefined {
+    const record = this.store.readRecordFile(key);
+    if (!record) return undefined;
+    try {
+      return { record, manifest: this.manifest(record.outputTree) };
+    } catch {
+      return undefined;
+    }
   }
 
   /** Ids a stage reads from, in declared order, without repeats. */
@@ -165,33 +192,41 @@ export class Planner {
       packages: this.packages.versionsOf(kind.module, kind.runtimePackages),
       tools: this.toolOutputs(stage),
     });
-    const previousKey = this.store.readHead(stage.id);
-    const previous = previousKey ? this.store.readRecord(previousKey) : undefined;
-    const stale = (reason: StageReason): StageState => ({
-      status: 'stale',
-      key,
-      record,
-      reason,
-      ...(previous ? { previous } : {}),
-      ...(problems.length > 0 ? { problem: problems.join('; ') } : {}),
+    // The last execution matters only for a stage that will run: an up-to-date one (most
+    // of a 10,000-stage status) costs its record and manifest, not its head as well.
+    const previous = once(() => {
+      const previousKey = this.store.readHead(stage.id);
+      return previousKey ? this.store.readRecord(previousKey) : undefined;
     });
+    const stale = (reason: StageReason): StageState => {
+      const last = previous();
+      return {
+        status: 'stale',
+        key,
+        record,
+        reason,
+        ...(last ? { previous: last } : {}),
+        ...(problems.length > 0 ? { problem: problems.join('; ') } : {}),
+      };
+    };
     if (this.options.force.has(stage.id)) return stale({ type: 'forced' });
-    const existing = problems.length === 0 ? this.store.readRecord(key) : undefined;
+    const existing = problems.length === 0 ? this.finished(key) : undefined;
     if (existing) {
       return {
         status: 'fresh',
         key,
         record,
-        outputTree: existing.outputTree,
-        manifest: this.manifest(existing.outputTree),
+        outputTree: existing.record.outputTree,
+        manifest: existing.manifest,
         reason: { type: 'up-to-date' },
       };
     }
     if (fs.existsSync(this.store.recordPath(key))) return stale({ type: 'output-missing' });
-    if (!previous) return stale({ type: 'never-run' });
-    const reason = reasonFor(stage, previous.keyRecord, record);
+    const last = previous();
+    if (!last) return stale({ type: 'never-run' });
+    const reason = reasonFor(stage, last.keyRecord, record);
     // The reason is an environment change only when params, inputs and deps are unchanged.
-    const accepted = environmentChanges(previous.keyRecord, record);
+    const accepted = environmentChanges(last.keyRecord, record);
     if (
       accepted[0]?.type === reason.type &&
       this.options.assumeFresh.has(stage.id) &&
@@ -201,10 +236,10 @@ export class Planner {
         status: 'fresh',
         key,
         record,
-        outputTree: previous.outputTree,
-        manifest: this.manifest(previous.outputTree),
+        outputTree: last.outputTree,
+        manifest: this.manifest(last.outputTree),
         reason: { type: 'assumed-fresh', accepted },
-        assumedFrom: previous,
+        assumedFrom: last,
       };
     }
     return stale(reason);
