@@ -39,20 +39,36 @@ export interface KeyRecord {
   tools: Record<string, string>;
 }
 
-/** JSON with object keys sorted at every depth, so key order in the YAML cannot matter. */
+/**
+ * JSON with object keys sorted at every depth, so key order in the YAML cannot matter.
+ * Written as loops (a planner computes it for every stage of a 10,000-stage pipeline).
+ */
 export function canonicalJson(value: Json): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.keys(value)
-      .filter((k) => value[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k] as Json)}`);
-    return `{${entries.join(',')}}`;
+  if (typeof value !== 'object' || value === null) {
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new Error(`canonicalJson: ${value} has no JSON form`);
+    }
+    return JSON.stringify(value);
   }
-  if (typeof value === 'number' && !Number.isFinite(value)) {
-    throw new Error(`canonicalJson: ${value} has no JSON form`);
+  let out: string;
+  if (Array.isArray(value)) {
+    out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      const item = value[i];
+      // as JSON.stringify and Array#join would: a hole or undefined becomes nothing
+      if (item !== undefined) out += canonicalJson(item);
+    }
+    return `${out}]`;
   }
-  return JSON.stringify(value);
+  out = '{';
+  for (const k of Object.keys(value).sort()) {
+    const item = value[k];
+    if (item === undefined) continue;
+    if (out.length > 1) out += ',';
+    out += `${JSON.stringify(k)}:${canonicalJson(item)}`;
+  }
+  return `${out}}`;
 }
 
 /** sha256 hex of the record's canonical JSON. */
