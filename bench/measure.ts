@@ -75,24 +75,30 @@ export function timeCommand(
   return timed;
 }
 
-/** An advrob-dag command, as `advrob-dag ARGS` (node + the built CLI). */
+/**
+ * An advrob-dag command, as `advrob-dag ARGS` (node + the built CLI). Each timed run has the
+ * memory probe preloaded (a few lines, no measurable cost), so the peak memory printed is
+ * the largest of the very runs that were timed.
+ */
 export function timeCli(
   cwd: string,
   args: string[],
   opts: { repeats: number; before?: () => void },
 ): Timed {
-  return timeCommand(cwd, process.execPath, [cliPath, ...args], {
-    ...opts,
-    rss: (dir) => {
-      const file = path.join(os.tmpdir(), `advrob-dag-rss-${process.pid}`);
-      once(dir, process.execPath, ['--import', probePath, cliPath, ...args], {
+  const file = path.join(os.tmpdir(), `advrob-dag-rss-${process.pid}`);
+  const runs: number[] = [];
+  let peakKb = 0;
+  for (let i = 0; i < opts.repeats; i++) {
+    opts.before?.();
+    runs.push(
+      once(cwd, process.execPath, ['--import', probePath, cliPath, ...args], {
         ADVROB_BENCH_RSS: file,
-      });
-      const kb = Number(fs.readFileSync(file, 'utf8'));
-      fs.rmSync(file, { force: true });
-      return kb / 1024;
-    },
-  });
+      }),
+    );
+    peakKb = Math.max(peakKb, Number(fs.readFileSync(file, 'utf8')));
+    fs.rmSync(file, { force: true });
+  }
+  return { ms: median(runs), runs, rssMb: peakKb / 1024 };
 }
 
 /** Peak memory of a non-Node command, through Python's getrusage of its children. */
