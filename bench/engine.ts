@@ -2,12 +2,12 @@
  * `npm run bench`: the engine's figures as a user meets them, printed, never asserted. Each
  * part below is one function, run in order by `main`; add a part by adding a function.
  *   1. planning: `loadPipeline` of a 10,000-stage pipeline, in process (bench/plan.ts);
- *   2. the user-facing commands on the peer pipeline at F=312 (9,993 stages), whole
+ *   2. the peer pipeline at F=7 (233 stages): cold `run --jobs 2` and the no-op run;
+ *   3. Snakemake on the same DAG in the same run when `snakemake` is installed: `--cores 2`
+ *      cold and no-op at F=7, `-n` at F=312;
+ *   4. the user-facing commands on the peer pipeline at F=312 (9,993 stages), whole
  *      processes: status (text, --json, --detail), run --dry-run, dag (text, dot, mermaid),
- *      a cold run, then the no-op run, `why` on the leaf and `log`;
- *   3. the peer pipeline at F=7 (233 stages): cold `run --jobs 2` and the no-op run;
- *   4. Snakemake on the same DAG in the same run when `snakemake` is installed: `--cores 2`
- *      cold and no-op at F=7, `-n` at F=312; then the ratios against the goals;
+ *      a cold run, then the no-op run, `why` on the leaf and `log`; then the ratios;
  *   5. the Slurm executor's per-stage overhead next to the local one (bench/slurm.ts), when
  *      a Slurm cluster answers.
  * BENCH_REPEATS (default 5) sets the runs per figure (the median is printed).
@@ -65,7 +65,7 @@ async function planning(): Promise<void> {
   );
 }
 
-/** Part 2: every user-facing command at F=312, never run, then after one cold run. */
+/** Part 4: every user-facing command at F=312, never run, then after one cold run. */
 function bigCommands(): void {
   console.log(`\nadvrob-dag, peer pipeline F=${BIG} (${peerStages(BIG)} stages), whole processes:`);
   const dir = workspace('big', peerPipeline(BIG));
@@ -94,7 +94,7 @@ function bigCommands(): void {
   }
 }
 
-/** Part 3: small stages at F=7, cold (cache wiped before each run) and no-op. */
+/** Part 2: small stages at F=7, cold (cache wiped before each run) and no-op. */
 function smallRuns(): void {
   console.log(`\nadvrob-dag, peer pipeline F=${SMALL} (${peerStages(SMALL)} stages):`);
   const dir = workspace('small', peerPipeline(SMALL));
@@ -110,7 +110,7 @@ function smallRuns(): void {
   }
 }
 
-/** Part 4: the same DAG under Snakemake, when it is installed. */
+/** Part 3: the same DAG under Snakemake, when it is installed. */
 function snakemake(): boolean {
   const version = versionOf('snakemake', ['--version']);
   if (version === undefined) {
@@ -171,9 +171,10 @@ async function main(): Promise<void> {
     `advrob-dag engine bench: node ${process.version}, ${os.cpus().length} cpus, bare node start ${bare.toFixed(0)} ms, ${REPEATS} runs per figure, load ${load()}`,
   );
   await planning();
-  bigCommands();
   smallRuns();
-  if (snakemake()) ratios();
+  const peer = snakemake();
+  bigCommands();
+  if (peer) ratios();
   slurmOverhead(REPEATS);
 }
 
