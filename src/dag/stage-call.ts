@@ -4,23 +4,17 @@
  * process. Both find the kind the same way, give it the same context and describe its
  * failure the same way, so a stage behaves alike on either path.
  */
-import type { JsonObject } from './pipeline-types.js';
 import type { StageContext, StageKind, StageProgress } from './stage-kind.js';
 
-/** What a stage is given to run: the executor's job without its log path. */
-export interface StageCall {
+/** What a stage is given to run (the executor's job without its log path): plain data. */
+export type StageCall = {
   /** URL of the module that defines the kind (`StageKind.module`). */
   module: string;
   kind: string;
-  stageId: string;
-  params: JsonObject;
-  inputs: Record<string, string | string[]>;
-  deps: string[];
-  outDir: string;
-  scratchDir: string;
-  workspace: string;
-  seed: number;
-}
+} & Pick<
+  StageContext,
+  'stageId' | 'params' | 'inputs' | 'deps' | 'outDir' | 'scratchDir' | 'workspace' | 'seed'
+>;
 
 /** A failed `run`, as plain data that can cross a process boundary. */
 export interface StageError {

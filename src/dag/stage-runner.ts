@@ -15,9 +15,7 @@ import {
 import type { StageProgress } from './stage-kind.js';
 
 /** What the executor sends to start the stage. */
-export interface RunnerRequest extends StageCall {
-  type: 'run';
-}
+export type RunnerRequest = StageCall & { type: 'run' };
 
 export type RunnerMessage =
   | { type: 'progress'; progress: StageProgress }

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { finished, Rig, stageIds } from './rig.js';
+import { finished, LINEAGE_WORKSPACE, Rig, stageIds } from './rig.js';
 
 const rigs: Rig[] = [];
 const rig = (files: Record<string, string>): Rig => {
@@ -569,29 +569,7 @@ stages:
   });
 
   it('why traces an artifact to its sources with params; log lists runs', async () => {
-    const r = rig({
-      'pipeline.yaml': `
-version: 1
-params: { n: 2 }
-stages:
-  A:
-    kind: command
-    cmd: head -n \${n} "$DEP_0" > a.txt
-    deps: [notes.txt]
-    outs: [a.txt]
-  B:
-    kind: command
-    inputs: { a: "A:a.txt" }
-    cmd: wc -l < "$IN_A" > b.txt
-    outs: [b.txt]
-  C:
-    kind: command
-    inputs: { a: "A:a.txt", b: "B:b.txt" }
-    cmd: cat "$IN_A" "$IN_B" > c.txt
-    outs: [c.txt]
-`,
-      'notes.txt': 'one\ntwo\nthree\n',
-    });
+    const r = rig(LINEAGE_WORKSPACE);
     await succeeds(r, ['run']);
     const why = await r.run(['why', 'artifacts/B/b.txt']);
     expect(why.code, why.stderr).toBe(0);

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Rig } from './rig.js';
+import { LINEAGE_WORKSPACE, Rig } from './rig.js';
 
 const python = ['/usr/bin/python3', 'python3'].find(
   (p) => spawnSync(p, ['-c', 'import prov.model'], { encoding: 'utf8' }).status === 0,
@@ -52,30 +52,7 @@ describe('why --prov-json', () => {
   it.skipIf(!python)('is read by the W3C prov library with the lineage why prints', async () => {
     const r = new Rig();
     rigs.push(r);
-    r.write(
-      'pipeline.yaml',
-      `
-version: 1
-params: { n: 2 }
-stages:
-  A:
-    kind: command
-    cmd: head -n \${n} "$DEP_0" > a.txt
-    deps: [notes.txt]
-    outs: [a.txt]
-  B:
-    kind: command
-    inputs: { a: "A:a.txt" }
-    cmd: wc -l < "$IN_A" > b.txt
-    outs: [b.txt]
-  C:
-    kind: command
-    inputs: { a: "A:a.txt", b: "B:b.txt" }
-    cmd: cat "$IN_A" "$IN_B" > c.txt
-    outs: [c.txt]
-`,
-    );
-    r.write('notes.txt', 'one\ntwo\nthree\n');
+    for (const [file, text] of Object.entries(LINEAGE_WORKSPACE)) r.write(file, text);
     const ran = await r.run(['run']);
     expect(ran.code, ran.stderr).toBe(0);
     const text = (await r.run(['why', 'artifacts/C/c.txt'])).stdout;

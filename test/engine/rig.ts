@@ -91,3 +91,28 @@ export function stageIds(events: Record<string, unknown>[], type = 'stage-finish
     .map((e) => String(e.stageId))
     .sort();
 }
+
+/** A -> B, and A and B -> C, A reading a workspace file: the lineage `why` tests trace. */
+export const LINEAGE_WORKSPACE: Record<string, string> = {
+  'pipeline.yaml': `
+version: 1
+params: { n: 2 }
+stages:
+  A:
+    kind: command
+    cmd: head -n \${n} "$DEP_0" > a.txt
+    deps: [notes.txt]
+    outs: [a.txt]
+  B:
+    kind: command
+    inputs: { a: "A:a.txt" }
+    cmd: wc -l < "$IN_A" > b.txt
+    outs: [b.txt]
+  C:
+    kind: command
+    inputs: { a: "A:a.txt", b: "B:b.txt" }
+    cmd: cat "$IN_A" "$IN_B" > c.txt
+    outs: [c.txt]
+`,
+  'notes.txt': 'one\ntwo\nthree\n',
+};
