@@ -103,8 +103,8 @@ function smallRuns(): void {
       repeats: REPEATS,
       before: wipe(dir, 'pipeline.yaml'),
     });
-    show('cold run --jobs 2', cold);
-    show('no-op run', timeCli(dir, ['run', '--no-ui'], { repeats: REPEATS }));
+    show('cold run --jobs 2, F=7', cold);
+    show('no-op run, F=7', timeCli(dir, ['run', '--no-ui'], { repeats: REPEATS }));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -155,8 +155,8 @@ function ratios(): void {
     );
   };
   console.log('\nratios, advrob-dag / Snakemake (medians of this run):');
-  ratio('cold run --jobs 2', 'snakemake --cores 2, cold, F=7', '<= 0.5x');
-  ratio('no-op run', 'snakemake --cores 2, no-op, F=7', '<= 0.25x');
+  ratio('cold run --jobs 2, F=7', 'snakemake --cores 2, cold, F=7', '<= 0.5x');
+  ratio('no-op run, F=7', 'snakemake --cores 2, no-op, F=7', '<= 0.25x');
   ratio('status, never run', 'snakemake -n, F=312', '<= 1 s');
 }
 
