@@ -79,6 +79,7 @@ export async function runPipeline(
   const { pipeline } = opts;
   // We hold the lock: whatever a killed run left half-made can go.
   view.sweep();
+  store.sweepTempFiles();
   try {
     fs.rmSync(store.tmpDir, { recursive: true, force: true });
   } catch {

@@ -124,6 +124,23 @@ export class Store {
     this.logsDir = path.join(cacheDir, 'logs');
   }
 
+  /**
+   * Removes the temp files of record and head writes a killed run left (a kill between a
+   * temp file's open and its rename). Call only under the run lock; objects' leftovers are gc's.
+   */
+  sweepTempFiles(): void {
+    for (const dir of [this.stagesDir, this.headsDir]) {
+      let names: string[] = [];
+      try {
+        names = fs.readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const name of names)
+        if (name.includes('.tmp-')) fs.rmSync(path.join(dir, name), { force: true });
+    }
+  }
+
   objectPath(digest: string): string {
     return path.join(this.objectsDir, digest.slice(0, 2), digest.slice(2));
   }
