@@ -14,11 +14,9 @@ import { acquireLock, formatLockHolder } from '../dag/lock.js';
 import type { Pipeline } from '../dag/pipeline-types.js';
 import { Provenance } from '../dag/provenance.js';
 import { runPipeline } from '../dag/run.js';
-import { SlurmExecutor } from '../dag/slurm/executor.js';
 import { EXECUTORS, type ExecutorName } from '../dag/slurm/settings.js';
 import { expectedBackend } from '../ml/backend-choice.js';
 import { createSink, EXIT, ExitError, uiMode } from './output.js';
-import { printStatus } from './status-command.js';
 import {
   type GlobalOptions,
   openPipeline,
@@ -119,6 +117,8 @@ export async function runCommand(
   const pipeline = await openPipeline(global, flags);
   const { root, paths } = resolveWorkspace(global);
   if (flags.dryRun) {
+    // Imported here, like the Slurm executor below: a plain (often no-op) run loads neither.
+    const { printStatus } = await import('./status-command.js');
     return printStatus(pipeline, root, targets, {
       json: flags.json === true,
       force: flags.force,
@@ -147,7 +147,7 @@ export async function runCommand(
   const runId = newRunId();
   const slurm =
     executorName === 'slurm'
-      ? new SlurmExecutor({
+      ? new (await import('../dag/slurm/executor.js')).SlurmExecutor({
           cacheDir: paths.cache,
           runId,
           settings: pipeline.runtime.slurm,

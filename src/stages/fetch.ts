@@ -13,10 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../dag/diagnostics.js';
 import type { JsonObject } from '../dag/pipeline-types.js';
 import { defineStage } from '../dag/stage-kind.js';
-import { verifyDigest } from '../ml/data/checksum.js';
 import { type ImageDataset, saveDatasetNpy } from '../ml/data/dataset.js';
-import { type DatasetSource, DEBIAN_FASHION_MNIST_DIR, loadDataset } from '../ml/data/load.js';
-import { extractTarGz } from './archive.js';
+import type { DatasetSource } from '../ml/data/load.js';
 import { sha256File, writeJson } from './io.js';
 
 export const FETCH_SOURCES = ['embedded', 'debian', 'idx', 'npy', 'cifar10', 'stl10'] as const;
@@ -156,6 +154,9 @@ async function archiveSource(
   }
   const archive = given ?? join(ctx.workspace, DOWNLOAD_DIR, spec.file);
   if (!existsSync(archive)) await download(p.url ?? spec.url, archive, ctx.log, ctx.signal);
+  // Imported when a stage downloads: every command loads the registry, few fetch.
+  const { verifyDigest } = await import('../ml/data/checksum.js');
+  const { extractTarGz } = await import('./archive.js');
   await verifyDigest(archive, { algorithm: 'md5', hex: p.md5 ?? spec.md5 });
   const dest = join(ctx.scratchDir, 'extracted');
   rmSync(dest, { recursive: true, force: true });
@@ -202,6 +203,7 @@ export const fetchStage = defineStage<FetchParams>({
   resources: { cpu: 1 },
   module: import.meta.url,
   async run(ctx) {
+    const { DEBIAN_FASHION_MNIST_DIR, loadDataset } = await import('../ml/data/load.js');
     const p = ctx.params;
     let source: DatasetSource;
     let files: Record<string, string> = {};

@@ -5,7 +5,6 @@
  */
 import { join } from 'node:path';
 import { defineStage } from '../dag/stage-kind.js';
-import { kFold, stratifiedKFold } from '../ml/data/kfold.js';
 import { loadNpy } from '../ml/data/npy.js';
 import { inputPath, writeJson } from './io.js';
 
@@ -44,6 +43,7 @@ export const split = defineStage<SplitParams>({
   module: import.meta.url,
   async run(ctx) {
     const { folds, seed, stratified } = ctx.params;
+    const { kFold, stratifiedKFold } = await import('../ml/data/kfold.js');
     const labels = loadNpy(join(inputPath(ctx, 'data'), 'train_labels.npy')).data;
     const parts = stratified
       ? stratifiedKFold(labels, folds, seed)
