@@ -64,6 +64,24 @@ export function hashFileSync(file: string): { digest: string; size: number } {
   return { digest: hash.digest('hex'), size };
 }
 
+/** A directory's entry names; none where the directory does not exist (yet). */
+export function dirNames(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** The files `writeFileAtomic` finished in `dir`: a killed write's temp names left out. */
+export function finishedFileNames(dir: string): string[] {
+  return dirNames(dir).filter((n) => !isTempName(n));
+}
+
+function isTempName(name: string): boolean {
+  return name.includes('.tmp-');
+}
+
 /**
  * Writes `data` to `file` so that readers see the old state or the whole new file.
  * `durable: false` skips the fsync, for files that can be rebuilt (heads, view markers,
@@ -129,16 +147,9 @@ export class Store {
    * temp file's open and its rename). Call only under the run lock; objects' leftovers are gc's.
    */
   sweepTempFiles(): void {
-    for (const dir of [this.stagesDir, this.headsDir]) {
-      let names: string[] = [];
-      try {
-        names = fs.readdirSync(dir);
-      } catch {
-        continue;
-      }
-      for (const name of names)
-        if (name.includes('.tmp-')) fs.rmSync(path.join(dir, name), { force: true });
-    }
+    for (const dir of [this.stagesDir, this.headsDir])
+      for (const name of dirNames(dir))
+        if (isTempName(name)) fs.rmSync(path.join(dir, name), { force: true });
   }
 
   objectPath(digest: string): string {
@@ -277,14 +288,7 @@ export class Store {
 
   /** Head files whose content is not a key (damage: heads are written whole). */
   damagedHeads(): string[] {
-    let names: string[] = [];
-    try {
-      names = fs.readdirSync(this.headsDir);
-    } catch {
-      return [];
-    }
-    return names
-      .filter((n) => !n.includes('.tmp-'))
+    return finishedFileNames(this.headsDir)
       .map((n) => decodeURIComponent(n))
       .filter((id) => this.readHead(id) === undefined)
       .sort();
@@ -293,14 +297,7 @@ export class Store {
   /** stage id -> head key, for every stage id ever finished in this workspace. */
   listHeads(): Map<string, string> {
     const heads = new Map<string, string>();
-    let names: string[] = [];
-    try {
-      names = fs.readdirSync(this.headsDir);
-    } catch {
-      return heads;
-    }
-    for (const name of names) {
-      if (name.includes('.tmp-')) continue;
+    for (const name of finishedFileNames(this.headsDir)) {
       const id = decodeURIComponent(name);
       const key = this.readHead(id);
       if (key) heads.set(id, key);

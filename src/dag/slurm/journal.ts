@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FailureCause, StageJob } from '../executor.js';
 import type { StageProgress } from '../stage-kind.js';
-import { idFileName, writeFileAtomic } from '../store.js';
+import { dirNames, finishedFileNames, idFileName, writeFileAtomic } from '../store.js';
 
 export interface Submission {
   key: string;
@@ -128,30 +128,19 @@ export class Journal {
   }
 
   submissions(): Submission[] {
-    let names: string[] = [];
-    try {
-      names = fs.readdirSync(this.submittedDir);
-    } catch {
-      return [];
-    }
-    return names
-      .filter((n) => n.endsWith('.json') && !n.includes('.tmp-'))
+    return finishedFileNames(this.submittedDir)
+      .filter((n) => n.endsWith('.json'))
       .map((n) => readJson<Submission>(path.join(this.submittedDir, n)))
       .filter((s): s is Submission => s !== undefined);
   }
 
   /** Tokens whose job has written its result: one directory read for all jobs in flight. */
   finishedTokens(): Set<string> {
-    try {
-      return new Set(
-        fs
-          .readdirSync(this.finishedDir)
-          .filter((n) => n.endsWith('.json') && !n.includes('.tmp-'))
-          .map((n) => n.slice(0, -5)),
-      );
-    } catch {
-      return new Set();
-    }
+    return new Set(
+      finishedFileNames(this.finishedDir)
+        .filter((n) => n.endsWith('.json'))
+        .map((n) => n.slice(0, -5)),
+    );
   }
 
   result(token: string): JobResult | undefined {
@@ -178,13 +167,7 @@ export class Journal {
   sweep(): void {
     const live = new Set(this.submissions().map((s) => s.token));
     const remove = (dir: string, strip: (name: string) => string): void => {
-      let names: string[] = [];
-      try {
-        names = fs.readdirSync(dir);
-      } catch {
-        return;
-      }
-      for (const name of names)
+      for (const name of dirNames(dir))
         if (!live.has(strip(name)))
           fs.rmSync(path.join(dir, name), { recursive: true, force: true });
     };
