@@ -8,6 +8,12 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/ml/backend.js';
+import {
+  type Conv2DBackpropFilterAttrs,
+  filterGradInfo,
+  filterGradSimd,
+  filterGradXnnpack,
+} from '../../src/ml/kernels/conv2d-backprop-filter.js';
 import { WASM_KERNELS } from '../../src/ml/kernels/register.js';
 
 type Shape4 = [number, number, number, number];
@@ -134,6 +140,11 @@ const convCases: ConvCase[] = [
   { x: [1, 6, 6, 1], k: [4, 4], co: 2, strides: [1, 1], pad: 'same' },
   { x: [2, 7, 7, 3], k: [4, 4], co: 3, strides: [2, 2], pad: 'same' },
   { x: [4, 14, 14, 6], k: [5, 5], co: 16, strides: [1, 1], pad: 'valid' },
+  // Output channels past one 16-channel block of the SIMD filter gradient, with 1, 2 and 3
+  // lanes in the last vector; filter rows (kw * ci) not a multiple of the rows per pass.
+  { x: [2, 9, 8, 2], k: [3, 3], co: 21, strides: [1, 1], pad: 'valid' },
+  { x: [3, 8, 8, 3], k: [5, 3], co: 38, strides: [1, 2], pad: 'same' },
+  { x: [2, 12, 12, 1], k: [5, 5], co: 7, strides: [1, 1], pad: 'valid' },
   // Explicit padding: more after than the filter reaches (the input gradient crops its
   // result), and more before than the filter size (it defers to wasm's own kernel).
   {
@@ -213,6 +224,32 @@ describe('Conv2DBackpropFilter and Conv2DBackpropInput (wasm)', () => {
       expectClose(dxWasm, naive.dx);
       expectClose(dwWasm, await runOn('cpu', 'Conv2DBackpropFilter', filterIn, fAttrs));
       expectClose(dxWasm, await runOn('cpu', 'Conv2DBackpropInput', inputIn, iAttrs));
+    });
+  }
+});
+
+describe('Conv2DBackpropFilter: the SIMD code and the XNNPACK formulation (wasm)', () => {
+  for (const [i, c] of convCases.entries()) {
+    it(`each match a naive loop: ${label(c)}`, () => {
+      const backend = tf.backend() as BackendWasm;
+      const [kh, kw] = c.k;
+      const fShape: Shape4 = [kh, kw, c.x[3], c.co];
+      const x = values(size(c.x), 11 + i);
+      const dyShape = naiveConvGrads(c, x, new Float32Array(0), new Float32Array(0)).dyShape;
+      const dy = values(size(dyShape), 37 + i);
+      const naive = naiveConvGrads(c, x, values(size(fShape), 1), dy);
+      const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: fShape };
+      const xt = tf.tensor(x, c.x);
+      const dyt = tf.tensor(dy, dyShape);
+      const info = filterGradInfo(xt, attrs as Conv2DBackpropFilterAttrs);
+      const simd = filterGradSimd(backend, xt, dyt, info);
+      expect(simd).toBeDefined();
+      for (const out of [simd as tf.TensorInfo, filterGradXnnpack(backend, xt, dyt, info)]) {
+        expect(out.shape).toEqual(fShape);
+        expectClose(backend.readSync(out.dataId) as Float32Array, naive.dw);
+        backend.disposeData(out.dataId);
+      }
+      tf.dispose([xt, dyt]);
     });
   }
 });

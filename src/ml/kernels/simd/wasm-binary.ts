@@ -1,0 +1,215 @@
+/**
+ * A minimal WebAssembly binary writer for the project's SIMD kernels: functions of i32
+ * parameters (no results) over an imported memory `env.memory`, with i32 and v128 locals,
+ * structured loops and the few scalar and SIMD instructions the kernels use. The kernels
+ * are generated here at run time, specialised to a layer's shape, so the project needs no
+ * compiler toolchain and ships no prebuilt binary. Pure: builds bytes, instantiates nothing.
+ */
+
+const I32 = 0x7f;
+const V128 = 0x7b;
+const SIMD = 0xfd;
+
+/** Unsigned LEB128. */
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  let v = n >>> 0;
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
+  return out;
+}
+
+/** Signed LEB128 of a 32-bit integer. */
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  let v = n | 0;
+  for (;;) {
+    const byte = v & 0x7f;
+    v >>= 7;
+    const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return out;
+  }
+}
+
+function name(s: string): number[] {
+  const bytes = [...new TextEncoder().encode(s)];
+  return [...uleb(bytes.length), ...bytes];
+}
+
+function section(id: number, body: number[]): number[] {
+  return [id, ...uleb(body.length), ...body];
+}
+
+function vec(items: number[][]): number[] {
+  return [...uleb(items.length), ...items.flat()];
+}
+
+/** A local variable index. Parameters come first, then i32 locals, then v128 locals. */
+export type Local = number;
+
+/**
+ * The body of one function, written as a stack machine. Memory offsets are in bytes and
+ * are immediate (`offset`) where the instruction allows, which costs nothing at run time.
+ */
+export class Body {
+  readonly bytes: number[] = [];
+  private readonly i32Locals: number;
+  private readonly v128Locals: number;
+  private nextI32: number;
+  private nextV128: number;
+
+  constructor(
+    readonly params: number,
+    i32Locals: number,
+    v128Locals: number,
+  ) {
+    this.i32Locals = i32Locals;
+    this.v128Locals = v128Locals;
+    this.nextI32 = params;
+    this.nextV128 = params + i32Locals;
+  }
+
+  /** A fresh i32 local (of the `i32Locals` reserved). */
+  i32(): Local {
+    if (this.nextI32 >= this.params + this.i32Locals) throw new Error('out of i32 locals');
+    return this.nextI32++;
+  }
+
+  /** A fresh v128 local (of the `v128Locals` reserved). */
+  v128(): Local {
+    if (this.nextV128 >= this.params + this.i32Locals + this.v128Locals) {
+      throw new Error('out of v128 locals');
+    }
+    return this.nextV128++;
+  }
+
+  /** The local declarations and code of the function, as the code section wants them. */
+  encode(): number[] {
+    const decls: number[][] = [];
+    if (this.i32Locals > 0) decls.push([...uleb(this.i32Locals), I32]);
+    if (this.v128Locals > 0) decls.push([...uleb(this.v128Locals), V128]);
+    const code = [...vec(decls), ...this.bytes, 0x0b];
+    return [...uleb(code.length), ...code];
+  }
+
+  private op(...b: number[]): this {
+    this.bytes.push(...b);
+    return this;
+  }
+
+  private simd(code: number, ...rest: number[]): this {
+    return this.op(SIMD, ...uleb(code), ...rest);
+  }
+
+  get(l: Local): this {
+    return this.op(0x20, ...uleb(l));
+  }
+
+  set(l: Local): this {
+    return this.op(0x21, ...uleb(l));
+  }
+
+  const(v: number): this {
+    return this.op(0x41, ...sleb(v));
+  }
+
+  add(): this {
+    return this.op(0x6a);
+  }
+
+  mul(): this {
+    return this.op(0x6c);
+  }
+
+  /** l = value of `emit` (which leaves one i32 on the stack). */
+  assign(l: Local, emit: (b: this) => void): this {
+    emit(this);
+    return this.set(l);
+  }
+
+  /** l += v (a constant or another local). */
+  inc(l: Local, by: number | { local: Local }): this {
+    this.get(l);
+    if (typeof by === 'number') this.const(by);
+    else this.get(by.local);
+    return this.add().set(l);
+  }
+
+  /** for (counter = count; counter > 0; counter--) body; skipped when count is 0. */
+  repeat(counter: Local, count: Local, body: () => void): this {
+    this.get(count).set(counter);
+    this.op(0x02, 0x40); // block
+    this.get(counter).op(0x45).op(0x0d, 0); // i32.eqz; br_if 0
+    this.op(0x03, 0x40); // loop
+    body();
+    this.get(counter).const(1).op(0x6b).set(counter); // counter -= 1
+    this.get(counter).op(0x0d, 0); // br_if 0 (continue while counter != 0)
+    this.op(0x0b).op(0x0b); // end loop, end block
+    return this;
+  }
+
+  /** v128.load from the address on the stack + offset. */
+  load(offset = 0): this {
+    return this.simd(0x00, 0, ...uleb(offset));
+  }
+
+  /** One f32 loaded into all four lanes. */
+  loadSplat(offset = 0): this {
+    return this.simd(0x09, 0, ...uleb(offset));
+  }
+
+  /** The first `lanes` (1..4) f32 at the address, the other lanes zero; reads no further. */
+  loadLanes(lanes: number, offset = 0): this {
+    if (lanes === 4) return this.load(offset);
+    if (lanes === 1) return this.simd(0x5c, 0, ...uleb(offset)); // v128.load32_zero
+    if (lanes === 2) return this.simd(0x5d, 0, ...uleb(offset)); // v128.load64_zero
+    throw new Error('loadLanes: 3 lanes need loadThreeLanes');
+  }
+
+  store(offset = 0): this {
+    return this.simd(0x0b, 0, ...uleb(offset));
+  }
+
+  zero(): this {
+    return this.simd(0x0c, ...new Array(16).fill(0));
+  }
+
+  f32x4Add(): this {
+    return this.simd(0xe4);
+  }
+
+  f32x4Mul(): this {
+    return this.simd(0xe6);
+  }
+
+  /** v128.load32_lane: replaces lane `lane` of the vector on the stack (under the address). */
+  loadLane(lane: number, offset = 0): this {
+    return this.simd(0x56, 0, ...uleb(offset), lane);
+  }
+}
+
+export interface FunctionDef {
+  name: string;
+  body: Body;
+}
+
+/** A module importing `env.memory` and exporting `functions`, each of i32 params only. */
+export function moduleBytes(functions: readonly FunctionDef[]): Uint8Array {
+  const arities = [...new Set(functions.map((f) => f.body.params))];
+  const types = arities.map((n) => [0x60, ...vec(new Array(n).fill([I32])), 0]);
+  const memoryImport = [...name('env'), ...name('memory'), 0x02, 0x00, 0x00];
+  const bytes = [
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, vec(types)),
+    ...section(2, vec([memoryImport])),
+    ...section(3, vec(functions.map((f) => uleb(arities.indexOf(f.body.params))))),
+    ...section(7, vec(functions.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]))),
+    ...section(10, vec(functions.map((f) => f.body.encode()))),
+  ];
+  return Uint8Array.from(bytes);
+}
