@@ -65,6 +65,15 @@ describe('stratifiedKFold', () => {
 });
 
 describe('Rng', () => {
+  it('is xoshiro128** seeded by splitmix32 (values from an independent Python port)', () => {
+    const rng = Rng.fromSeed(12345);
+    const drawn = Array.from({ length: 8 }, () => rng.nextUint32());
+    expect(drawn).toEqual([
+      518667457, 440444462, 4232892992, 3757857622, 3939018813, 1334683535, 3795058715, 2092637810,
+    ]);
+    expect(rng.state().s).toEqual([821571006, 2077137679, 1149558209, 1307937684]);
+  });
+
   it('restores from its state and continues the same stream', () => {
     const a = Rng.fromSeed(12);
     a.next();
