@@ -14,6 +14,7 @@ import {
   filterGradSimd,
   filterGradXnnpack,
 } from '../../src/ml/kernels/conv2d-backprop-filter.js';
+import { inputGradSimd, inputGradXnnpack } from '../../src/ml/kernels/conv2d-backprop-input.js';
 import { WASM_KERNELS } from '../../src/ml/kernels/register.js';
 
 type Shape4 = [number, number, number, number];
@@ -145,6 +146,10 @@ const convCases: ConvCase[] = [
   { x: [2, 9, 8, 2], k: [3, 3], co: 21, strides: [1, 1], pad: 'valid' },
   { x: [3, 8, 8, 3], k: [5, 3], co: 38, strides: [1, 2], pad: 'same' },
   { x: [2, 12, 12, 1], k: [5, 5], co: 7, strides: [1, 1], pad: 'valid' },
+  // The SIMD input gradient's row blocks: 7 vectors, 4 with 3 columns of padding, 2 blocks.
+  { x: [2, 28, 28, 1], k: [5, 5], co: 6, strides: [1, 1], pad: 'valid' },
+  { x: [2, 13, 13, 3], k: [5, 5], co: 6, strides: [1, 1], pad: 'same' },
+  { x: [1, 5, 40, 2], k: [3, 4], co: 5, strides: [1, 1], pad: 'same' },
   // Explicit padding: more after than the filter reaches (the input gradient crops its
   // result), and more before than the filter size (it defers to wasm's own kernel).
   {
@@ -250,6 +255,42 @@ describe('Conv2DBackpropFilter: the SIMD code and the XNNPACK formulation (wasm)
         backend.disposeData(out.dataId);
       }
       tf.dispose([xt, dyt]);
+    });
+  }
+});
+
+describe('Conv2DBackpropInput: the SIMD code and the XNNPACK formulation (wasm)', () => {
+  const simdCases = convCases.filter(
+    (c) => c.strides[0] === 1 && c.strides[1] === 1 && c.x[3] <= 4 && !Array.isArray(c.pad),
+  );
+  it('has stride-1 cases with few input channels for the SIMD code', () => {
+    expect(simdCases.length).toBeGreaterThanOrEqual(5);
+  });
+  for (const [i, c] of convCases.entries()) {
+    it(`each match a naive loop where they apply: ${label(c)}`, () => {
+      const backend = tf.backend() as BackendWasm;
+      const [kh, kw] = c.k;
+      const fShape: Shape4 = [kh, kw, c.x[3], c.co];
+      const w = values(size(fShape), 23 + i);
+      const dyShape = naiveConvGrads(c, new Float32Array(0), w, new Float32Array(0)).dyShape;
+      const dy = values(size(dyShape), 37 + i);
+      const naive = naiveConvGrads(c, new Float32Array(size(c.x)), w, dy);
+      const dyt = tf.tensor(dy, dyShape);
+      const wt = tf.tensor(w, fShape);
+      const info = tf.backend_util.computeConv2DInfo(c.x, fShape, c.strides, 1, c.pad);
+      const simd = inputGradSimd(backend, dyt, wt, info);
+      expect(simd !== undefined).toBe(simdCases.includes(c));
+      const padBefore = kh - 1 - info.padInfo.top >= 0 && kw - 1 - info.padInfo.left >= 0;
+      const outs = [
+        ...(simd ? [simd] : []),
+        ...(padBefore ? [inputGradXnnpack(backend, dyt, wt, info)] : []),
+      ];
+      for (const out of outs) {
+        expect(out.shape).toEqual(c.x);
+        expectClose(backend.readSync(out.dataId) as Float32Array, naive.dx);
+        backend.disposeData(out.dataId);
+      }
+      tf.dispose([dyt, wt]);
     });
   }
 });
