@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/ml/backend.js';
-import { classifierFromModel } from '../../src/ml/classifier.js';
+import { classifierFromModel, inputGradient } from '../../src/ml/classifier.js';
 import { buildLeNet, type LeNetActivation } from '../../src/ml/lenet.js';
 
 type Weights = Record<string, Float64Array>;
@@ -180,6 +180,32 @@ for (const [backend, activation] of [
       model.dispose();
     });
 
+    it("the classifier's own input gradient matches central differences, row by row", async () => {
+      const { model, W, img32, img64 } = await setup(activation, shape);
+      const c = classifierFromModel(model);
+      expect(c.gradient).toBeDefined();
+      // Two rows, the second the first reversed, each with its own label.
+      const labels = [label, 7];
+      const rows = [img64, img64.slice().reverse()];
+      const x = tf.tensor4d(Float32Array.from(rows.flatMap((r) => Array.from(r))), [2, ...shape]);
+      const y = tf.oneHot(labels, 10);
+      const head = (z: tf.Tensor2D) => tf.sum(tf.mul(y, tf.neg(tf.logSoftmax(z)))) as tf.Scalar;
+      const got = await inputGradient(c, x, head).data();
+      const n = img64.length;
+      for (const [r, row] of rows.entries()) {
+        const want = new Float64Array(n);
+        for (let i = 0; i < n; i++) {
+          const p = Float64Array.from(row);
+          p[i] = (row[i] as number) + H;
+          const up = naiveLoss(p, shape, W, activation, labels[r] as number);
+          p[i] = (row[i] as number) - H;
+          want[i] = (up - naiveLoss(p, shape, W, activation, labels[r] as number)) / (2 * H);
+        }
+        expectClose(got.subarray(r * n, (r + 1) * n), want, 1e-4);
+      }
+      model.dispose();
+    });
+
     it('d loss / d weights matches central differences', async () => {
       const { model, W, img32, img64 } = await setup(activation, shape);
       const c = classifierFromModel(model);
@@ -214,3 +240,23 @@ for (const [backend, activation] of [
     });
   });
 }
+
+describe("the classifier's own input gradient with 'same' padding (wasm, 32x32x3)", () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  it('agrees with tf.grad over the logits model to float32 rounding', async () => {
+    const model = buildLeNet({ inputShape: [32, 32, 3], seed: 5, padding: 'same' });
+    const c = classifierFromModel(model);
+    const x = tf.randomUniform([3, 32, 32, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
+    const w = tf.randomNormal([3, 10], 0, 1, 'float32', 4);
+    const head = (z: tf.Tensor2D) => tf.sum(tf.mul(tf.softmax(z), w)) as tf.Scalar;
+    const want = await tf
+      .grad((xi) => head(c.logits(xi as tf.Tensor4D)))(x)
+      .data();
+    expect(c.gradient).toBeDefined();
+    expectClose(await inputGradient(c, x, head).data(), want, 1e-5);
+    model.dispose();
+  });
+});

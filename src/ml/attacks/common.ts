@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's Node bundle registers no gradients; tfjs-layers registers all of core's. Every
 // attack and metric differentiates, and must not depend on some caller having loaded layers.
 import '@tensorflow/tfjs-layers';
-import type { Classifier } from '../classifier.js';
+import { type Classifier, inputGradient } from '../classifier.js';
 import type { Rng } from '../rng.js';
 
 /** An Lp norm as ART names them: `'inf'` (np.inf), 1 or 2. */
@@ -172,12 +172,11 @@ export function lossGradient(
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const y = tf.tensor1d(labels, 'int32');
-    const loss = (xi: tf.Tensor): tf.Scalar => {
-      const z = classifier.logits(xi as tf.Tensor4D);
+    const loss = (z: tf.Tensor2D): tf.Scalar => {
       const onehot = tf.cast(tf.oneHot(y, z.shape[1]), 'float32');
       return tf.neg(tf.sum(tf.mul(onehot, tf.logSoftmax(z)))) as tf.Scalar;
     };
-    return tf.grad(loss)(x) as tf.Tensor4D;
+    return inputGradient(classifier, x, loss);
   });
 }
 

@@ -9,7 +9,13 @@
  * Must never return an example it has not verified as adversarial: failures return x itself.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type Classifier, type OutputMode, outputOf } from '../classifier.js';
+import {
+  type Classifier,
+  inputGradient,
+  type OutputMode,
+  outputFromLogits,
+  outputOf,
+} from '../classifier.js';
 import {
   attackLabels,
   batchRanges,
@@ -139,9 +145,9 @@ export function cwGradientTanh(
       if (sub >= 0) w[i * k + sub] = -(s.c[i] as number);
     }
     const weights = tf.tensor2d(w, [n, k]);
-    const margin = (xi: tf.Tensor): tf.Scalar =>
-      tf.sum(tf.mul(outputOf(classifier, xi as tf.Tensor4D, output), weights)) as tf.Scalar;
-    const g = tf.add(tf.grad(margin)(s.xAdv), tf.mul(2, tf.sub(s.xAdv, s.x)));
+    const margin = (z: tf.Tensor2D): tf.Scalar =>
+      tf.sum(tf.mul(outputFromLogits(z, output), weights)) as tf.Scalar;
+    const g = tf.add(inputGradient(classifier, s.xAdv, margin), tf.mul(2, tf.sub(s.xAdv, s.x)));
     const dxdw = tf.div(tf.sub(1, tf.square(tf.tanh(s.xAdvTanh))), 2 * TANH_SMOOTHER);
     return tf.mul(g, dxdw) as tf.Tensor4D;
   });

@@ -27,7 +27,13 @@ import {
   uniformInBall,
   yieldToEventLoop,
 } from '../attacks/common.js';
-import { type Classifier, type OutputMode, outputOf } from '../classifier.js';
+import {
+  type Classifier,
+  inputGradient,
+  type OutputMode,
+  outputFromLogits,
+  outputOf,
+} from '../classifier.js';
 import { deriveSeed, Rng } from '../rng.js';
 import { fitWeibullMin } from './weibull.js';
 
@@ -120,17 +126,14 @@ export function marginGradients(
   target: number,
   output: OutputMode,
 ): tf.Tensor4D {
-  return tf.tidy(() => {
-    const margin = (xi: tf.Tensor): tf.Scalar => {
-      const out = outputOf(classifier, xi as tf.Tensor4D, output);
-      const k = out.shape[1];
-      const v = new Float32Array(k);
-      v[pred] = 1;
-      v[target] = -1;
-      return tf.sum(tf.matMul(out, tf.tensor2d(v, [k, 1]))) as tf.Scalar;
-    };
-    return tf.grad(margin)(points) as tf.Tensor4D;
-  });
+  const margin = (z: tf.Tensor2D): tf.Scalar => {
+    const k = z.shape[1];
+    const v = new Float32Array(k);
+    v[pred] = 1;
+    v[target] = -1;
+    return tf.sum(tf.matMul(outputFromLogits(z, output), tf.tensor2d(v, [k, 1]))) as tf.Scalar;
+  };
+  return tf.tidy(() => inputGradient(classifier, points, margin));
 }
 
 /**
@@ -281,9 +284,9 @@ async function cleverImage(
     }
     const g = tf.tidy(() => {
       const w = tf.tensor2d(weights, [e - s, k]);
-      const f = (xi: tf.Tensor): tf.Scalar =>
-        tf.sum(tf.mul(outputOf(classifier, xi as tf.Tensor4D, p.output), w)) as tf.Scalar;
-      return tf.grad(f)(tf.tensor4d(points, [e - s, ...img.shape])) as tf.Tensor4D;
+      const head = (z: tf.Tensor2D): tf.Scalar =>
+        tf.sum(tf.mul(outputFromLogits(z, p.output), w)) as tf.Scalar;
+      return inputGradient(classifier, tf.tensor4d(points, [e - s, ...img.shape]), head);
     });
     const norms = await gradientNorms(g, dualNorm(p.norm));
     g.dispose();
