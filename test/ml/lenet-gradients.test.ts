@@ -181,7 +181,7 @@ for (const [backend, activation] of [
     });
 
     it("the classifier's own input gradient matches central differences, row by row", async () => {
-      const { model, W, img32, img64 } = await setup(activation, shape);
+      const { model, W, img64 } = await setup(activation, shape);
       const c = classifierFromModel(model);
       expect(c.gradient).toBeDefined();
       // Two rows, the second the first reversed, each with its own label.
