@@ -182,14 +182,42 @@ const label = (c: ConvCase) =>
   `x ${c.x.join('x')} k ${c.k.join('x')}x${c.co} s ${c.strides} ${c.pad}`;
 
 describe('wasm kernel registration', () => {
-  it('replaces the five kernels on wasm and leaves cpu alone', () => {
+  it('replaces the six kernels on wasm and leaves cpu alone', () => {
     for (const config of WASM_KERNELS) {
       expect(tf.getKernel(config.kernelName, 'wasm')?.kernelFunc).toBe(config.kernelFunc);
       expect(tf.getKernel(config.kernelName, 'cpu')?.kernelFunc).not.toBe(config.kernelFunc);
     }
     expect(WASM_KERNELS.map((k) => k.kernelName).sort()).toEqual(
-      ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Sign'].sort(),
+      [
+        'BatchMatMul',
+        'Conv2DBackpropFilter',
+        'Conv2DBackpropInput',
+        'Identity',
+        'MaxPoolGrad',
+        'Sign',
+      ].sort(),
     );
+  });
+});
+
+describe('Identity (wasm)', () => {
+  it('shares the buffer, and either tensor outlives the other', () => {
+    const backend = tf.backend() as BackendWasm;
+    const x = tf.tensor2d([1.5, -2, 3e-30, 4], [2, 2]);
+    const y = tf.engine().runKernel('Identity', { x }) as tf.Tensor;
+    expect(backend.getMemoryOffset(y.dataId)).toBe(backend.getMemoryOffset(x.dataId));
+    expect(y.shape).toEqual([2, 2]);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual(Array.from(Float32Array.of(1.5, -2, 3e-30, 4)));
+    const z = tf.engine().runKernel('Identity', { x: y }) as tf.Tensor;
+    y.dispose();
+    expect(Array.from(z.dataSync())).toEqual(Array.from(Float32Array.of(1.5, -2, 3e-30, 4)));
+    z.dispose();
+  });
+
+  it('keeps strings on the backend kernel', () => {
+    const s = tf.tensor1d(['a', 'bc'], 'string');
+    expect(tf.clone(s).arraySync()).toEqual(['a', 'bc']);
   });
 });
 

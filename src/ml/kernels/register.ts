@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
+import { identityConfig } from './identity.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { signConfig } from './sign.js';
 import { originalKernel, saveOriginal } from './wasm-ops.js';
@@ -19,6 +20,7 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   maxPoolGradConfig,
   batchMatMulConfig,
   signConfig,
+  identityConfig,
 ];
 
 /** Registers WASM_KERNELS for 'wasm'; returns their names. */

@@ -1,0 +1,29 @@
+/**
+ * Identity for wasm: the output shares the input's buffer (reference counted), as on the
+ * cpu and webgl backends and as wasm's own Reshape does. The backend's own kernel copies,
+ * and the engine calls Identity for every tensor it saves for a backward pass (36 per LeNet
+ * train step, the conv inputs and activations among them). Sharing is safe because no
+ * kernel writes into an input's buffer. Strings go to the backend's own kernel.
+ * Must never be registered for a backend other than wasm.
+ */
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
+import { callOriginal } from './wasm-ops.js';
+
+function identity(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  if (x.dtype === 'string') return callOriginal(backend, tf.Identity, args.inputs, {});
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+export const identityConfig: tf.KernelConfig = {
+  kernelName: tf.Identity,
+  backendName: 'wasm',
+  kernelFunc: identity as unknown as tf.KernelFunc,
+};
