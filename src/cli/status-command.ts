@@ -10,6 +10,7 @@ import type { Pipeline } from '../dag/pipeline-types.js';
 import { expandNames, Planner, selectStages } from '../dag/plan.js';
 import { workspacePaths } from '../dag/run.js';
 import { StatCache } from '../dag/stat-cache.js';
+import { StateIndex } from '../dag/state-index.js';
 import { Store } from '../dag/store.js';
 import { renderArtifactChanges, renderStatus } from '../ui/status.js';
 import { EXIT, stdoutColor, stdoutWidth } from './output.js';
@@ -24,14 +25,16 @@ export function printStatus(
   const paths = workspacePaths(root);
   const store = new Store(paths.cache);
   const statCache = new StatCache(paths.statCache);
+  const index = StateIndex.read(store);
   const planner = new Planner(pipeline, registry, store, statCache, root, {
     force: expandNames(pipeline, opts.force ?? [], '--force'),
     assumeFresh: expandNames(pipeline, opts.assumeFresh ?? [], '--assume-fresh'),
+    index,
   });
   const { entries, states } = planner.plan(selectStages(pipeline, targets));
   if (fs.existsSync(paths.cache)) statCache.save();
   planner.packages.save();
-  const view = new ArtifactsView(paths.artifacts, store);
+  const view = new ArtifactsView(paths.artifacts, store, (id) => index.viewMarker(id));
   const artifacts = entries.flatMap((e) => {
     const state = states.get(e.id);
     return state?.status === 'fresh'

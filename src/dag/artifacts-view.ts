@@ -27,7 +27,7 @@ export interface ArtifactChange {
 /** size, mtimeMs, ino of a view file as the view wrote it. */
 type FileStamp = [number, number, number];
 
-interface ViewMarker {
+export interface ViewMarker {
   tree: string;
   files: Record<string, FileStamp>;
 }
@@ -38,12 +38,21 @@ const sameStamp = (a: FileStamp, b: FileStamp): boolean =>
 
 export class ArtifactsView {
   private readonly markers: string;
+  /** Markers read or written in this process, by stage id. */
+  private readonly known = new Map<string, ViewMarker>();
 
+  /** `indexed`: markers as the last run left them (the state index), read before the files. */
   constructor(
     readonly root: string,
     private readonly store: Store,
+    private readonly indexed: (stageId: string) => ViewMarker | undefined = () => undefined,
   ) {
     this.markers = path.join(store.cacheDir, 'views');
+  }
+
+  /** The marker of the view of `stageId` as last built or checked in this process. */
+  markerOf(stageId: string): ViewMarker | undefined {
+    return this.known.get(stageId);
   }
 
   /** Removes half-built views a killed run left behind (call only under the run lock). */
@@ -96,6 +105,12 @@ export class ArtifactsView {
   }
 
   private readMarker(stageId: string): ViewMarker | undefined {
+    const marker = this.known.get(stageId) ?? this.indexed(stageId) ?? this.readMarkerFile(stageId);
+    if (marker) this.known.set(stageId, marker);
+    return marker;
+  }
+
+  private readMarkerFile(stageId: string): ViewMarker | undefined {
     try {
       const marker = JSON.parse(
         fs.readFileSync(path.join(this.markers, idFileName(stageId)), 'utf8'),
@@ -162,6 +177,7 @@ export class ArtifactsView {
     fs.renameSync(staging, final);
     if (moved) fs.rmSync(old, { recursive: true, force: true });
     const marker: ViewMarker = { tree: treeDigest, files };
+    this.known.set(stageId, marker);
     writeFileAtomic(path.join(this.markers, idFileName(stageId)), JSON.stringify(marker), {
       durable: false,
     });

@@ -16,6 +16,7 @@ import { PackageReader } from './packages.js';
 import type { ConcreteStage, Pipeline } from './pipeline-types.js';
 import type { StageKind, StageRegistry } from './stage-kind.js';
 import type { StatCache } from './stat-cache.js';
+import type { StateIndex } from './state-index.js';
 import { type StageRecord, type Store, subtreeDigest, type TreeManifest } from './store.js';
 import { ToolProbe } from './tools.js';
 
@@ -59,6 +60,8 @@ function once<T>(f: () => T): () => T {
 export interface PlanOptions {
   force: ReadonlySet<string>;
   assumeFresh: ReadonlySet<string>;
+  /** What the last run left: an up-to-date stage it names costs stats, not reads. */
+  index?: StateIndex;
 }
 
 export class Planner {
@@ -98,14 +101,23 @@ export class Planner {
   }
 
   /**
-   * The record under `key` with its output manifest, when both are there: reading the
-   * manifest is the check that the output tree exists (`Store.readRecord`'s), done once.
+   * The output tree under `key` with its manifest, when the record and the tree are there:
+   * from the state index when its stamps hold, else from the store (reading the manifest is
+   * the check that the output tree exists, `Store.readRecord`'s, done once).
    */
-  private finished(key: string): { record: StageRecord; manifest: TreeManifest } | undefined {
+  private finished(
+    stageId: string,
+    key: string,
+  ): { tree: string; manifest: TreeManifest } | undefined {
+    const indexed = this.options.index?.finished(stageId, key);
+    if (indexed) {
+      if (!this.manifests.has(indexed.tree)) this.manifests.set(indexed.tree, indexed.manifest);
+      return indexed;
+    }
     const record = this.store.readRecordFile(key);
     if (!record) return undefined;
     try {
-      return { record, manifest: this.manifest(record.outputTree) };
+      return { tree: record.outputTree, manifest: this.manifest(record.outputTree) };
     } catch {
       return undefined;
     }
@@ -210,13 +222,13 @@ export class Planner {
       };
     };
     if (this.options.force.has(stage.id)) return stale({ type: 'forced' });
-    const existing = problems.length === 0 ? this.finished(key) : undefined;
+    const existing = problems.length === 0 ? this.finished(stage.id, key) : undefined;
     if (existing) {
       return {
         status: 'fresh',
         key,
         record,
-        outputTree: existing.record.outputTree,
+        outputTree: existing.tree,
         manifest: existing.manifest,
         reason: { type: 'up-to-date' },
       };

@@ -28,6 +28,7 @@ import {
 } from './stage-execution.js';
 import type { StageRegistry } from './stage-kind.js';
 import { StatCache } from './stat-cache.js';
+import { type SettledStage, StateIndex } from './state-index.js';
 import { Store } from './store.js';
 
 export interface RunOptions {
@@ -75,7 +76,9 @@ export async function runPipeline(
   const paths = workspacePaths(opts.workspace);
   const store = new Store(paths.cache);
   const statCache = new StatCache(paths.statCache);
-  const view = new ArtifactsView(paths.artifacts, store);
+  const index = StateIndex.read(store);
+  StateIndex.remove(store);
+  const view = new ArtifactsView(paths.artifacts, store, (id) => index.viewMarker(id));
   const { pipeline } = opts;
   // We hold the lock: whatever a killed run left half-made can go.
   view.sweep();
@@ -89,6 +92,7 @@ export async function runPipeline(
   const planner = new Planner(pipeline, opts.registry, store, statCache, opts.workspace, {
     force: expandNames(pipeline, opts.force, '--force'),
     assumeFresh: expandNames(pipeline, opts.assumeFresh, '--assume-fresh'),
+    index,
   });
   const { entries, states: planned } = planner.plan(selected);
   const stages = pipeline.stages.filter((s) => selected.has(s.id));
@@ -148,6 +152,7 @@ export async function runPipeline(
     store,
     view,
     planner,
+    index,
     counts,
     keys,
     logDir: path.join(store.logsDir, opts.runId),
@@ -236,6 +241,7 @@ export async function runPipeline(
     // only caches of digests and package versions: the next run reads what they lack
   }
   flush();
+  saveIndex(index, { pipeline, selected, keys, trees, planner, view });
   const status: RunStatus = opts.signal.aborted
     ? 'interrupted'
     : counts.failed > 0 || stop.signal.aborted
@@ -260,4 +266,29 @@ export async function runPipeline(
     counts,
   });
   return { status, counts };
+}
+
+/** The next command's state index: what every stage that settled here settled as. */
+function saveIndex(
+  index: StateIndex,
+  run: {
+    pipeline: Pipeline;
+    selected: ReadonlySet<string>;
+    keys: ReadonlyMap<string, string>;
+    trees: ReadonlyMap<string, string>;
+    planner: Planner;
+    view: ArtifactsView;
+  },
+): void {
+  const settled = new Map<string, SettledStage>();
+  try {
+    for (const [id, tree] of run.trees) {
+      const key = run.keys.get(id);
+      if (key !== undefined) settled.set(id, { key, tree, manifest: run.planner.manifest(tree) });
+    }
+    const others = run.pipeline.stages.map((s) => s.id).filter((id) => !run.selected.has(id));
+    index.save(settled, others, (id) => run.view.markerOf(id));
+  } catch {
+    // only a shortcut for the next command, which reads the store without it
+  }
 }

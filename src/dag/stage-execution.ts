@@ -18,6 +18,7 @@ import type { ExecutionInput } from './provenance.js';
 import { NO_RETRY, pause, retryDelay } from './retry.js';
 import type { RunOptions } from './run.js';
 import { stageJob } from './stage-job.js';
+import type { StateIndex } from './state-index.js';
 import { idFileName, type StageRecord, type Store, type TreeManifest } from './store.js';
 
 export type Settled =
@@ -34,6 +35,8 @@ export interface RunContext {
   store: Store;
   view: ArtifactsView;
   planner: Planner;
+  /** What the last run left; says when a head need not be read. */
+  index: StateIndex;
   counts: RunCounts;
   /** Each settled stage's key, for the provenance lineage of its dependents. */
   keys: Map<string, string>;
@@ -297,7 +300,8 @@ export function recordCached(
         origin: 'assumed-fresh',
       });
     }
-    if (store.readHead(stage.id) !== state.key) store.writeHead(stage.id, state.key);
+    if (!ctx.index.headIs(stage.id, state.key) && store.readHead(stage.id) !== state.key)
+      store.writeHead(stage.id, state.key);
     const undone = ctx.view.show(stage.id, state.outputTree, state.manifest);
     if (undone.length > 0)
       ctx.emit({ type: 'info', time: ctx.now(), message: restoredMessage(undone) });
