@@ -42,6 +42,11 @@ export interface ExecutionRow {
   attempt: number;
   /** Why a failed or retried attempt failed (executor.ts FailureCause). */
   cause: string | null;
+  /**
+   * The execution whose lineage rows this one shares (a cached execution whose inputs and
+   * outputs are exactly those of an earlier one of its key); null: its own rows.
+   */
+  lineage_of: number | null;
 }
 
 /** A failed attempt at a stage in a run: retried, or (`retried: false`) the stage's last. */
@@ -83,6 +88,12 @@ export interface ExecutionInput {
   outputs: { path: string; digest: string; size: number }[];
 }
 
+/**
+ * PRAGMA user_version of a file this version has brought up to date (0: any before): an
+ * up-to-date file is opened without running the schema again.
+ */
+const SCHEMA_VERSION = 1;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
   id TEXT PRIMARY KEY, argv TEXT NOT NULL, profile TEXT, tool_version TEXT NOT NULL,
@@ -94,7 +105,6 @@ CREATE TABLE IF NOT EXISTS executions (
   started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL, duration_ms INTEGER NOT NULL,
   log_path TEXT, params TEXT NOT NULL, output_tree TEXT, facts TEXT NOT NULL DEFAULT '{}',
   attempt INTEGER NOT NULL DEFAULT 1, cause TEXT);
-CREATE INDEX IF NOT EXISTS executions_stage ON executions(stage_id);
 CREATE INDEX IF NOT EXISTS executions_run ON executions(run_id);
 CREATE INDEX IF NOT EXISTS executions_key ON executions(key);
 CREATE TABLE IF NOT EXISTS artifacts (
@@ -106,6 +116,26 @@ CREATE TABLE IF NOT EXISTS lineage (
 CREATE INDEX IF NOT EXISTS lineage_digest ON lineage(digest, direction);
 CREATE INDEX IF NOT EXISTS lineage_execution ON lineage(execution_id);
 `;
+
+/** The execution holding the lineage rows of execution `?` (itself, or the one it shares). */
+const OWN_LINEAGE = '(SELECT coalesce(lineage_of, ?) FROM executions WHERE id = ?)';
+
+/** A lineage row as written: direction, digest, label, source stage, source key. */
+type Edge = ['in' | 'out', string, string, string | null, string | null];
+
+/** The lineage rows of an execution, in the order they are written. */
+function lineageOf(e: ExecutionInput): Edge[] {
+  const edges: Edge[] = e.inputs.map((input) => [
+    'in',
+    input.digest,
+    input.label,
+    input.sourceStage,
+    input.sourceKey,
+  ]);
+  if (e.outputTree) edges.push(['out', e.outputTree, '', null, null]);
+  for (const out of e.outputs) edges.push(['out', out.digest, out.path, null, null]);
+  return edges;
+}
 
 const MEDIA_TYPES: Record<string, string> = {
   json: 'application/json',
@@ -146,19 +176,33 @@ export class Provenance {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    if (this.db.pragma('user_version', { simple: true }) !== SCHEMA_VERSION)
+      this.db.transaction(() => this.upgrade()).immediate();
+  }
+
+  /** Creates the tables, or brings a file an older version wrote up to this one's. */
+  private upgrade(): void {
     this.db.exec(SCHEMA);
     const columns = this.db.pragma('table_info(executions)') as { name: string }[];
     const added: [string, string][] = [
       ['facts', `TEXT NOT NULL DEFAULT '{}'`],
       ['attempt', 'INTEGER NOT NULL DEFAULT 1'],
       ['cause', 'TEXT'],
+      ['lineage_of', 'INTEGER'],
     ];
     for (const [name, type] of added)
       if (!columns.some((c) => c.name === name))
         this.db.exec(`ALTER TABLE executions ADD COLUMN ${name} ${type}`);
+    // Only executions with their own lineage: what a cached one looks for to share.
+    this.db.exec(
+      'CREATE INDEX IF NOT EXISTS executions_own_lineage ON executions(key, stage_id) WHERE lineage_of IS NULL',
+    );
+    // No query reads executions by stage id alone; the index cost every insert.
+    this.db.exec('DROP INDEX IF EXISTS executions_stage');
     const runColumns = this.db.pragma('table_info(runs)') as { name: string }[];
     if (!runColumns.some((c) => c.name === 'params'))
       this.db.exec('ALTER TABLE runs ADD COLUMN params TEXT');
+    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }
 
   startRun(run: Omit<RunRow, 'ended_at' | 'status'>): void {
@@ -172,13 +216,18 @@ export class Provenance {
     this.sql('UPDATE runs SET status = ?, ended_at = ? WHERE id = ?').run(status, endedAt, id);
   }
 
-  /** Records many executions in one transaction (a cached run of thousands of stages). */
+  /**
+   * Records many executions in one transaction (a cached run of thousands of stages). A
+   * cached execution whose lineage is row for row that of the last execution of its stage
+   * and key shares those rows (`lineage_of`) instead of writing them again: a no-op run
+   * writes one row per stage.
+   */
   recordExecutions(list: ExecutionInput[]): void {
     if (list.length === 0) return;
     const insertExecution = this.sql(
       `INSERT INTO executions (run_id, stage_id, kind, key, status, started_at, ended_at,
-         duration_ms, log_path, params, output_tree, facts, attempt, cause)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         duration_ms, log_path, params, output_tree, facts, attempt, cause, lineage_of)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insertEdge = this.sql(
       `INSERT INTO lineage (execution_id, direction, digest, label, source_stage, source_key)
@@ -189,6 +238,8 @@ export class Provenance {
     );
     this.db.transaction(() => {
       for (const e of list) {
+        const edges = lineageOf(e);
+        const shared = e.status === 'cached' ? this.sameLineage(e, edges) : undefined;
         const info = insertExecution.run(
           e.runId,
           e.stageId,
@@ -204,17 +255,34 @@ export class Provenance {
           JSON.stringify(e.facts),
           e.attempt ?? 1,
           e.cause ?? null,
+          shared ?? null,
         );
+        if (shared !== undefined) continue;
         const id = Number(info.lastInsertRowid);
-        for (const input of e.inputs)
-          insertEdge.run(id, 'in', input.digest, input.label, input.sourceStage, input.sourceKey);
-        if (e.outputTree) insertEdge.run(id, 'out', e.outputTree, '', null, null);
-        for (const out of e.outputs) {
-          insertEdge.run(id, 'out', out.digest, out.path, null, null);
+        for (const edge of edges) insertEdge.run(id, ...edge);
+        for (const out of e.outputs)
           insertArtifact.run(out.digest, `${e.stageId}/${out.path}`, out.size, mediaType(out.path));
-        }
       }
     })();
+  }
+
+  /** The last execution of `e`'s stage and key with its own lineage, if that is `edges`. */
+  private sameLineage(e: ExecutionInput, edges: Edge[]): number | undefined {
+    const last = this.sql(
+      `SELECT id FROM executions WHERE key = ? AND stage_id = ? AND lineage_of IS NULL
+         AND status IN ('ran', 'assumed-fresh', 'cached') ORDER BY id DESC LIMIT 1`,
+    ).get(e.key, e.stageId) as { id: number } | undefined;
+    if (!last) return undefined;
+    const rows = this.sql(
+      `SELECT direction, digest, label, source_stage, source_key FROM lineage
+         WHERE execution_id = ? ORDER BY rowid`,
+    )
+      .raw()
+      .all(last.id) as Edge[];
+    const same =
+      rows.length === edges.length &&
+      rows.every((row, i) => row.every((value, j) => value === edges[i]?.[j]));
+    return same ? last.id : undefined;
   }
 
   runs(limit: number): RunRow[] {
@@ -290,14 +358,14 @@ export class Provenance {
 
   inputsOf(executionId: number): LineageRow[] {
     return this.sql(
-      `SELECT * FROM lineage WHERE execution_id = ? AND direction = 'in' ORDER BY rowid`,
-    ).all(executionId) as LineageRow[];
+      `SELECT * FROM lineage WHERE execution_id = ${OWN_LINEAGE} AND direction = 'in' ORDER BY rowid`,
+    ).all(executionId, executionId) as LineageRow[];
   }
 
   outputsOf(executionId: number): LineageRow[] {
     return this.sql(
-      `SELECT * FROM lineage WHERE execution_id = ? AND direction = 'out' ORDER BY rowid`,
-    ).all(executionId) as LineageRow[];
+      `SELECT * FROM lineage WHERE execution_id = ${OWN_LINEAGE} AND direction = 'out' ORDER BY rowid`,
+    ).all(executionId, executionId) as LineageRow[];
   }
 
   close(): void {
