@@ -27,10 +27,21 @@ export interface ArtifactChange {
 /** size, mtimeMs, ino of a view file as the view wrote it. */
 type FileStamp = [number, number, number];
 
+/** mtimeMs, ino of a directory of a view: unchanged while no entry is added, removed or renamed. */
+type DirStamp = [number, number];
+
 export interface ViewMarker {
   tree: string;
   files: Record<string, FileStamp>;
+  /**
+   * Every directory of the view ('' the view itself), backdated when built: while their
+   * stamps hold, `files` is the listing, and checking a view costs no readdir.
+   */
+  dirs?: Record<string, DirStamp>;
 }
+
+/** How far a built view's directories are backdated: a later change can never restore it. */
+const BACKDATE_MS = 2000;
 
 const stampOf = (st: fs.Stats): FileStamp => [st.size, st.mtimeMs, st.ino];
 const sameStamp = (a: FileStamp, b: FileStamp): boolean =>
@@ -131,7 +142,10 @@ export class ArtifactsView {
     tree: () => TreeManifest,
   ): { asBuilt: boolean; changes: ArtifactChange[] } {
     const dir = this.dir(stageId);
-    const present = listEntries(dir);
+    const present =
+      marker.dirs && dirsUnchanged(dir, marker.dirs)
+        ? Object.keys(marker.files).sort()
+        : listEntries(dir);
     const changes: ArtifactChange[] = [];
     let asBuilt = true;
     const expected = new Map<string, string>();
@@ -141,9 +155,13 @@ export class ArtifactsView {
         changes.push({ stageId, path: p, change: 'added' });
         continue;
       }
-      const st = fs.lstatSync(path.join(dir, p));
-      if (st.isFile() && sameStamp(stampOf(st), stamp)) continue;
+      const st = fs.lstatSync(path.join(dir, p), { throwIfNoEntry: false });
+      if (st?.isFile() && sameStamp(stampOf(st), stamp)) continue;
       asBuilt = false;
+      if (!st) {
+        changes.push({ stageId, path: p, change: 'deleted' });
+        continue;
+      }
       if (expected.size === 0) for (const e of tree().entries) expected.set(e.path, e.digest);
       if (!st.isFile() || hashFileSync(path.join(dir, p)).digest !== expected.get(p))
         changes.push({ stageId, path: p, change: 'modified' });
@@ -176,12 +194,45 @@ export class ArtifactsView {
     }
     fs.renameSync(staging, final);
     if (moved) fs.rmSync(old, { recursive: true, force: true });
-    const marker: ViewMarker = { tree: treeDigest, files };
+    const marker: ViewMarker = {
+      tree: treeDigest,
+      files,
+      dirs: backdateDirs(final, Object.keys(files)),
+    };
     this.known.set(stageId, marker);
     writeFileAtomic(path.join(this.markers, idFileName(stageId)), JSON.stringify(marker), {
       durable: false,
     });
   }
+}
+
+/**
+ * Sets the mtime of every directory of a just built view (those `files` lie in, and the view
+ * itself) `BACKDATE_MS` into the past and returns their stamps: any later change to a
+ * directory sets its mtime to now, so none can leave a stamp as it was, however soon it comes.
+ */
+function backdateDirs(view: string, files: Iterable<string>): Record<string, DirStamp> {
+  const names = new Set(['']);
+  for (const file of files)
+    for (let i = file.indexOf('/'); i !== -1; i = file.indexOf('/', i + 1))
+      names.add(file.slice(0, i));
+  const past = new Date(Date.now() - BACKDATE_MS);
+  const dirs: Record<string, DirStamp> = {};
+  for (const rel of names) {
+    const abs = path.join(view, rel);
+    fs.utimesSync(abs, past, past);
+    const st = fs.statSync(abs);
+    dirs[rel] = [st.mtimeMs, st.ino];
+  }
+  return dirs;
+}
+
+function dirsUnchanged(view: string, dirs: Record<string, DirStamp>): boolean {
+  for (const [rel, stamp] of Object.entries(dirs)) {
+    const st = fs.statSync(path.join(view, rel), { throwIfNoEntry: false });
+    if (!st?.isDirectory() || st.mtimeMs !== stamp[0] || st.ino !== stamp[1]) return false;
+  }
+  return true;
 }
 
 /** Everything under `dir` that is not a directory (files, links a user put there), sorted. */

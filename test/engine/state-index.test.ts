@@ -140,6 +140,36 @@ describe('state index (cache/state-index.json)', () => {
     await expectReruns(r, []);
   });
 
+  it('a file added to a view or its subdirectory right after the run is named by status', async () => {
+    const r = new Rig();
+    rigs.push(r);
+    r.write(
+      'pipeline.yaml',
+      `version: 1
+stages:
+  nest:
+    kind: command
+    cmd: mkdir -p d && echo x > d/x.txt && echo y > y.txt
+    outs: [d/x.txt, y.txt]
+`,
+    );
+    expect((await r.run(['run'])).code).toBe(0);
+    fs.writeFileSync(r.path('artifacts/nest/d/added.txt'), 'mine\n');
+    fs.writeFileSync(r.path('artifacts/nest/top.txt'), 'mine\n');
+    const status = await r.run(['status', '--json']);
+    expect(JSON.parse(status.stdout).artifacts).toEqual([
+      { stageId: 'nest', path: 'd/added.txt', change: 'added' },
+      { stageId: 'nest', path: 'top.txt', change: 'added' },
+    ]);
+    fs.rmSync(r.path('artifacts/nest/d/added.txt'));
+    fs.rmSync(r.path('artifacts/nest/top.txt'));
+    fs.rmSync(r.path('artifacts/nest/d/x.txt'));
+    const again = await r.run(['status', '--json']);
+    expect(JSON.parse(again.stdout).artifacts).toEqual([
+      { stageId: 'nest', path: 'd/x.txt', change: 'deleted' },
+    ]);
+  });
+
   it('a killed run leaves no index; a damaged index is ignored', async () => {
     const r = await ranRig();
     r.write(
