@@ -10,7 +10,9 @@
  *      a cold run, then the no-op run, `why` on the leaf and `log`; then the ratios;
  *   5. the Slurm executor's per-stage overhead next to the local one (bench/slurm.ts), when
  *      a Slurm cluster answers.
- * BENCH_REPEATS (default 5) sets the runs per figure (the median is printed).
+ * BENCH_REPEATS (default 5) sets the runs per figure (the median is printed). BENCH_PARTS
+ * (default all) picks parts by name, comma-separated: planning, small, snakemake, big, slurm;
+ * e.g. `BENCH_PARTS=small,snakemake` for the F=7 figures and their ratios alone.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -170,12 +172,14 @@ async function main(): Promise<void> {
   console.log(
     `advrob-dag engine bench: node ${process.version}, ${os.cpus().length} cpus, bare node start ${bare.toFixed(0)} ms, ${REPEATS} runs per figure, load ${load()}`,
   );
-  await planning();
-  smallRuns();
-  const peer = snakemake();
-  bigCommands();
+  const parts = process.env.BENCH_PARTS?.split(',');
+  const wanted = (part: string): boolean => parts === undefined || parts.includes(part);
+  if (wanted('planning')) await planning();
+  if (wanted('small')) smallRuns();
+  const peer = wanted('snakemake') && snakemake();
+  if (wanted('big')) bigCommands();
   if (peer) ratios();
-  slurmOverhead(REPEATS);
+  if (wanted('slurm')) slurmOverhead(REPEATS);
 }
 
 await main();
