@@ -331,6 +331,13 @@ describe('MaxPoolGrad (wasm)', () => {
     { x: [2, 10, 10, 6], f: 2, s: 2, pad: 'valid', ties: true },
     { x: [1, 5, 5, 2], f: 2, s: 2, pad: 'same', ties: true },
     { x: [2, 7, 5, 3], f: 2, s: 2, pad: 'valid', ties: true },
+    // Channel counts that fill 4 SIMD vectors, or leave 1, 2 or 3 lanes in the last one.
+    { x: [2, 6, 6, 16], f: 2, s: 2, pad: 'valid', ties: true },
+    { x: [1, 4, 6, 5], f: 2, s: 2, pad: 'valid', ties: false },
+    { x: [2, 5, 4, 7], f: 2, s: 2, pad: 'valid', ties: true },
+    { x: [1, 8, 9, 2], f: 2, s: 2, pad: 'valid', ties: false },
+    // More channels than the SIMD code is generated for: the JS loop.
+    { x: [1, 4, 4, 65], f: 2, s: 2, pad: 'valid', ties: true },
   ];
   for (const [i, c] of poolCases.entries()) {
     it(`matches the cpu backend${c.ties ? ' with ties (ReLU zeros)' : ''}: x ${c.x.join('x')} f ${c.f} s ${c.s} ${c.pad}`, async () => {
@@ -353,6 +360,38 @@ describe('MaxPoolGrad (wasm)', () => {
       expect(sum(ours)).toBeCloseTo(sum(dy), 3);
     });
   }
+
+  it('skips NaN as the cpu backend does; a window of only NaN or -Infinity gets nothing', async () => {
+    const shape: Shape4 = [1, 2, 8, 3];
+    const x = values(size(shape), 3);
+    const put = (r: number, q: number, c: number, v: number) => {
+      x[(r * 8 + q) * 3 + c] = v;
+    };
+    put(0, 0, 0, Number.NaN); // NaN first, a number later: the number wins
+    for (const [r, q] of [
+      [0, 2],
+      [0, 3],
+      [1, 2],
+      [1, 3],
+    ] as const) {
+      put(r, q, 1, Number.NaN); // all NaN
+      put(r, q, 2, Number.NEGATIVE_INFINITY); // all -Infinity
+    }
+    put(1, 5, 0, Number.POSITIVE_INFINITY);
+    put(0, 6, 2, -0);
+    put(0, 7, 2, 0); // -0 and +0 tie: the first
+    put(1, 6, 2, -1);
+    put(1, 7, 2, -1);
+    const yShape = [1, 1, 4, 3];
+    const attrs = { filterSize: 2, strides: 2, pad: 'valid' };
+    const inputs = {
+      dy: { shape: yShape, data: values(12, 8) },
+      input: { shape, data: x },
+      output: { shape: yShape, data: new Float32Array(12) },
+    };
+    const ours = await runOn('wasm', 'MaxPoolGrad', inputs, attrs);
+    expect(Array.from(ours)).toEqual(Array.from(await runOn('cpu', 'MaxPoolGrad', inputs, attrs)));
+  });
 });
 
 describe('BatchMatMul (wasm)', () => {

@@ -60,16 +60,7 @@ export function filterGradBody(shape: FilterGradShape): Body {
   const s = b.v128();
 
   const loadDy = (v: number) => {
-    const lanes = v === nv - 1 ? lastLanes : 4;
-    if (lanes === 3) {
-      b.get(qd)
-        .get(qd)
-        .loadLanes(2, 16 * v)
-        .loadLane(2, 16 * v + 8);
-    } else {
-      b.get(qd).loadLanes(lanes, 16 * v);
-    }
-    b.set(d[v] as Local);
+    b.loadFrom(qd, v === nv - 1 ? lastLanes : 4, 16 * v).set(d[v] as Local);
   };
 
   /** One pass over the image for `rows` consecutive entries starting at xj. */

@@ -179,12 +179,76 @@ export class Body {
     return this.simd(0x0c, ...new Array(16).fill(0));
   }
 
+  /** A vector of four copies of the f32 `value`. */
+  splatConst(value: number): this {
+    const lane = [...new Uint8Array(Float32Array.of(value).buffer)];
+    return this.simd(0x0c, ...lane, ...lane, ...lane, ...lane);
+  }
+
+  /** The first `lanes` (1..4) f32 of the vector (on the stack above the address) stored. */
+  storeLanes(lanes: number, offset = 0): this {
+    if (lanes === 4) return this.store(offset);
+    if (lanes === 1) return this.simd(0x5a, 0, ...uleb(offset), 0); // v128.store32_lane 0
+    if (lanes === 2) return this.simd(0x5b, 0, ...uleb(offset), 0); // v128.store64_lane 0
+    throw new Error('storeLanes: 3 lanes take two stores');
+  }
+
+  /** v128.store32_lane of lane `lane`. */
+  storeLane(lane: number, offset = 0): this {
+    return this.simd(0x5a, 0, ...uleb(offset), lane);
+  }
+
+  /** Lane-wise a == b, all ones or all zeros. */
+  f32x4Eq(): this {
+    return this.simd(0x41);
+  }
+
+  f32x4Gt(): this {
+    return this.simd(0x44);
+  }
+
+  /** Lane-wise a < b ? b : a: a running maximum that, as `v > best` does, skips NaN. */
+  f32x4Pmax(): this {
+    return this.simd(0xeb);
+  }
+
+  and(): this {
+    return this.simd(0x4e);
+  }
+
+  /** a & ~b. */
+  andNot(): this {
+    return this.simd(0x4f);
+  }
+
+  or(): this {
+    return this.simd(0x50);
+  }
+
   f32x4Add(): this {
     return this.simd(0xe4);
   }
 
   f32x4Mul(): this {
     return this.simd(0xe6);
+  }
+
+  /** The first `lanes` (1..4) f32 at address local `at` + offset, the other lanes zero. */
+  loadFrom(at: Local, lanes: number, offset = 0): this {
+    if (lanes !== 3) return this.get(at).loadLanes(lanes, offset);
+    return this.get(at)
+      .get(at)
+      .loadLanes(2, offset)
+      .loadLane(2, offset + 8);
+  }
+
+  /** Stores the first `lanes` (1..4) f32 of local `value` at address local `at` + offset. */
+  storeTo(at: Local, value: Local, lanes: number, offset = 0): this {
+    if (lanes !== 3) return this.get(at).get(value).storeLanes(lanes, offset);
+    this.get(at).get(value).storeLanes(2, offset);
+    return this.get(at)
+      .get(value)
+      .storeLane(2, offset + 8);
   }
 
   /** v128.load32_lane: replaces lane `lane` of the vector on the stack (under the address). */
