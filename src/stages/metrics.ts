@@ -109,7 +109,7 @@ export const metrics = defineStage<MetricsParams>({
     const p = ctx.params;
     await startBackend(ctx);
     const tf = await import('@tensorflow/tfjs-core');
-    const { cleverUntargeted } = await import('../ml/metrics/clever.js');
+    const { CleverPools, cleverUntargeted } = await import('../ml/metrics/clever.js');
     const { lossSensitivity } = await import('../ml/metrics/loss-sensitivity.js');
     const { empiricalRobustness } = await import('../ml/metrics/empirical-robustness.js');
 
@@ -122,6 +122,8 @@ export const metrics = defineStage<MetricsParams>({
     const cleverPerImage: number[][] = [];
     const sensitivity: number[] = [];
     const robustness: number[] = [];
+    // Every snapshot samples the same CLEVER pools: drawn once, kept across epochs.
+    const pools = new CleverPools();
     const history = await forEachSnapshot(
       inputPath(ctx, 'model'),
       ctx.signal,
@@ -136,6 +138,7 @@ export const metrics = defineStage<MetricsParams>({
           output: p.output,
           seed: p.seed,
           signal: ctx.signal,
+          pools,
           onProgress: (b) =>
             ctx.progress({
               unit: 'epoch',

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outputOf } from '../../src/ml/classifier.js';
 import { accuracy, attackOutcome, flipMask } from '../../src/ml/metrics/asr.js';
 import {
+  CleverPools,
   cleverRng,
   cleverTargeted,
   cleverUntargeted,
@@ -281,6 +282,48 @@ describe('CLEVER', () => {
     const c = await cleverUntargeted(net, x, { ...opts, gradientBatchSize: 3 });
     expect(c).toEqual(a);
     tf.dispose([x]);
+    net.dispose();
+  });
+});
+
+describe('CLEVER pools kept across calls', () => {
+  it('scores exactly as drawing the pools each time, for other models and chunkings too', async () => {
+    const [netA, netB] = [tinyConvNet(SHAPE, 3, 90), tinyConvNet(SHAPE, 3, 91)];
+    const x = randomImages(3, SHAPE, 92);
+    const opts = { nbBatches: 6, batchSize: 4, radius: 0.5, norm: 'inf' as const, seed: 3 };
+    const pools = new CleverPools();
+    const drawn = await cleverUntargeted(netA, x, { ...opts, pools });
+    expect(drawn).toEqual(await cleverUntargeted(netA, x, opts));
+    // The pools now come from the cache, for another model and chunk size as well.
+    expect(await cleverUntargeted(netA, x, { ...opts, pools })).toEqual(drawn);
+    expect(await cleverUntargeted(netB, x, { ...opts, pools, gradientBatchSize: 7 })).toEqual(
+      await cleverUntargeted(netB, x, opts),
+    );
+    // Another image at the same index, or another radius, draws its own pool.
+    const y = randomImages(3, SHAPE, 93);
+    expect(await cleverUntargeted(netA, y, { ...opts, pools })).toEqual(
+      await cleverUntargeted(netA, y, opts),
+    );
+    const wider = { ...opts, radius: 0.7 };
+    expect(await cleverUntargeted(netA, x, { ...wider, pools })).toEqual(
+      await cleverUntargeted(netA, x, wider),
+    );
+    tf.dispose(x);
+    tf.dispose(y);
+    netA.dispose();
+    netB.dispose();
+  });
+
+  it('draws chunk by chunk, keeping nothing, beyond its byte budget', async () => {
+    const net = tinyConvNet(SHAPE, 3, 94);
+    const x = randomImages(2, SHAPE, 95);
+    const opts = { nbBatches: 6, batchSize: 4, radius: 0.5, norm: 2 as const, seed: 4 };
+    const pools = new CleverPools(0);
+    expect(await cleverUntargeted(net, x, { ...opts, pools })).toEqual(
+      await cleverUntargeted(net, x, opts),
+    );
+    expect(pools.fits(1)).toBe(false);
+    tf.dispose(x);
     net.dispose();
   });
 });

@@ -34,7 +34,7 @@ import {
   outputFromLogits,
   outputOf,
 } from '../classifier.js';
-import { deriveSeed, Rng } from '../rng.js';
+import { deriveSeed, Rng, type RngState } from '../rng.js';
 import { fitWeibullMin } from './weibull.js';
 
 export interface CleverParams {
@@ -68,7 +68,47 @@ export type CleverOptions = Pick<CleverParams, 'nbBatches' | 'batchSize' | 'radi
     seed?: number;
     /** Checked before every chunk of pool gradients. */
     signal?: AbortSignal;
+    /** Pools kept from earlier calls on the same images (cleverUntargeted only). */
+    pools?: CleverPools;
   };
+
+/** One (image, target) pool as drawn, and its generator's state after the draw. */
+interface DrawnPool {
+  x: Float32Array;
+  points: Float32Array;
+  after: RngState;
+}
+
+/**
+ * Pools drawn by cleverUntargeted, kept for later calls on the same images: a pair's pool
+ * depends on the image, the seed and the sampling parameters only, not on the model, so
+ * every epoch snapshot of a run samples the same points. Up to `maxBytes` of points; a
+ * pool is used again only for an identical image (compared value by value).
+ */
+export class CleverPools {
+  private readonly pools = new Map<string, DrawnPool>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes = 256 * 2 ** 20) {}
+
+  /** The pool of `key` drawn for image values `x`, if kept. */
+  get(key: string, x: Float32Array): DrawnPool | undefined {
+    const pool = this.pools.get(key);
+    if (pool === undefined || pool.x.length !== x.length) return undefined;
+    for (let i = 0; i < x.length; i++) if (pool.x[i] !== x[i]) return undefined;
+    return pool;
+  }
+
+  /** Whether a pool of `floats` values may still be kept. */
+  fits(floats: number): boolean {
+    return this.bytes + 4 * floats <= this.maxBytes;
+  }
+
+  set(key: string, pool: DrawnPool): void {
+    this.bytes += 4 * (pool.points.length + pool.x.length);
+    this.pools.set(key, pool);
+  }
+}
 
 /** One target's estimate, as ART's clever_t computes it. */
 export interface CleverTarget {
@@ -163,11 +203,15 @@ async function gradientNorms(g: tf.Tensor4D, q: Norm): Promise<Float64Array> {
   return values;
 }
 
-/** A pair's state: its generator and its pool's gradient norms, filled chunk by chunk. */
+/**
+ * A pair's state: its generator, its pool's gradient norms, filled chunk by chunk, and its
+ * pool's points when drawn at once (else they are drawn chunk by chunk).
+ */
 interface Pair {
   target: number;
   rng: Rng;
   norms: Float64Array;
+  points?: Float32Array;
 }
 
 /** ART's last steps of clever_t: nbBatches maxima drawn from the pool, the fit, the score. */
@@ -257,16 +301,14 @@ export async function cleverTargeted(
 async function cleverImage(
   classifier: Classifier,
   img: ImageInput,
-  rngOf: (target: number) => Rng,
+  pairOf: (target: number) => Pair,
   p: CleverParams,
   signal?: AbortSignal,
 ): Promise<CleverImage> {
   const k = img.values.length;
   const poolSize = p.poolFactor * p.batchSize;
   const pairs: Pair[] = [];
-  for (let t = 0; t < k; t++) {
-    if (t !== img.pred) pairs.push({ target: t, rng: rngOf(t), norms: new Float64Array(poolSize) });
-  }
+  for (let t = 0; t < k; t++) if (t !== img.pred) pairs.push(pairOf(t));
   const dim = img.xFlat.length;
   for (const [s, e] of batchRanges(pairs.length * poolSize, p.gradientBatchSize)) {
     signal?.throwIfAborted();
@@ -276,7 +318,12 @@ async function cleverImage(
       const pair = pairs[j] as Pair;
       const from = Math.max(s, j * poolSize);
       const count = Math.min(e, (j + 1) * poolSize) - from;
-      points.set(drawPoints(pair.rng, count, img.xFlat, p), (from - s) * dim);
+      const at = from - j * poolSize;
+      points.set(
+        pair.points?.subarray(at * dim, (at + count) * dim) ??
+          drawPoints(pair.rng, count, img.xFlat, p),
+        (from - s) * dim,
+      );
       for (let r = from - s; r < from - s + count; r++) {
         weights[r * k + img.pred] = 1;
         weights[r * k + pair.target] = -1;
@@ -303,6 +350,31 @@ async function cleverImage(
 }
 
 /**
+ * Pair (image, target) drawing from `rng`, its whole pool taken from `pools` when kept there
+ * (the generator continuing where the draw left it), or drawn at once and kept when it fits;
+ * else the pool is drawn chunk by chunk. `id` names the pair (seed, image, target).
+ */
+function newPair(
+  target: number,
+  rng: Rng,
+  xFlat: Float32Array,
+  p: CleverParams,
+  pools: CleverPools | undefined,
+  id: number[],
+): Pair {
+  const poolSize = p.poolFactor * p.batchSize;
+  const pair: Pair = { target, rng, norms: new Float64Array(poolSize) };
+  if (pools === undefined) return pair;
+  const key = JSON.stringify([...id, p.radius, p.norm, poolSize]);
+  const kept = pools.get(key, xFlat);
+  if (kept !== undefined) return { ...pair, rng: Rng.fromState(kept.after), points: kept.points };
+  if (!pools.fits((poolSize + 1) * xFlat.length)) return pair;
+  const points = drawPoints(rng, poolSize, xFlat, p);
+  pools.set(key, { x: xFlat.slice(), points, after: rng.state() });
+  return { ...pair, points };
+}
+
+/**
  * ART's clever_u for every image of x: per image, the minimum of clever_t over every class
  * but the predicted one; pair (i, t) draws from cleverRng(seed, i, t). Progress is per image.
  */
@@ -318,9 +390,14 @@ export async function cleverUntargeted(
     options.signal?.throwIfAborted();
     const x1 = sliceBatch(x, i, i + 1);
     try {
-      const rngOf = (t: number): Rng => cleverRng(options.seed ?? 0, i, t);
       const img = await imageInput(classifier, x1, p);
-      images.push(await cleverImage(classifier, img, rngOf, p, options.signal));
+      const pairOf = (t: number): Pair =>
+        newPair(t, cleverRng(options.seed ?? 0, i, t), img.xFlat, p, options.pools, [
+          options.seed ?? 0,
+          i,
+          t,
+        ]);
+      images.push(await cleverImage(classifier, img, pairOf, p, options.signal));
     } finally {
       x1.dispose();
     }
