@@ -8,13 +8,14 @@
  * final place and renamed in, so readers (and dependent stages) never see half a view.
  */
 import * as fs from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import {
   hashFileSync,
   idFileName,
   type Store,
   type TreeManifest,
-  writeFileAtomic,
+  writeFileAtomicAsync,
 } from './store.js';
 
 export interface ArtifactChange {
@@ -100,9 +101,14 @@ export class ArtifactsView {
 
   /**
    * Makes `artifacts/<id>` show `treeDigest`, restoring any file changed since; returns what
-   * it had to undo. A no-op (one stat per file) when the view is as built.
+   * it had to undo. A no-op (one stat per file) when the view is as built; a build creates
+   * its directory and files on the threadpool.
    */
-  show(stageId: string, treeDigest: string, manifest?: TreeManifest): ArtifactChange[] {
+  async show(
+    stageId: string,
+    treeDigest: string,
+    manifest?: TreeManifest,
+  ): Promise<ArtifactChange[]> {
     const marker = this.readMarker(stageId);
     const tree = (): TreeManifest => manifest ?? this.store.readTree(treeDigest);
     let changes: ArtifactChange[] = [];
@@ -111,7 +117,7 @@ export class ArtifactsView {
       if (found.asBuilt) return [];
       changes = found.changes;
     }
-    this.build(stageId, treeDigest, tree());
+    await this.build(stageId, treeDigest, tree());
     return changes;
   }
 
@@ -172,15 +178,16 @@ export class ArtifactsView {
     return { asBuilt: asBuilt && changes.length === 0, changes };
   }
 
-  private build(stageId: string, treeDigest: string, tree: TreeManifest): void {
+  private async build(stageId: string, treeDigest: string, tree: TreeManifest): Promise<void> {
     const final = this.dir(stageId);
     fs.mkdirSync(this.root, { recursive: true });
-    const staging = fs.mkdtempSync(path.join(this.root, `.building-${idFileName(stageId)}-`));
+    const staging = await fsp.mkdtemp(path.join(this.root, `.building-${idFileName(stageId)}-`));
     const files: Record<string, FileStamp> = {};
     for (const entry of tree.entries) {
       const target = path.join(staging, entry.path);
       fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.copyFileSync(this.store.objectPath(entry.digest), target, fs.constants.COPYFILE_FICLONE);
+      const object = this.store.objectPath(entry.digest);
+      await fsp.copyFile(object, target, fs.constants.COPYFILE_FICLONE);
       fs.chmodSync(target, entry.mode === 0o755 ? 0o555 : 0o444);
       files[entry.path] = stampOf(fs.statSync(target));
     }
@@ -200,9 +207,13 @@ export class ArtifactsView {
       dirs: backdateDirs(final, Object.keys(files)),
     };
     this.known.set(stageId, marker);
-    writeFileAtomic(path.join(this.markers, idFileName(stageId)), JSON.stringify(marker), {
-      durable: false,
-    });
+    await writeFileAtomicAsync(
+      path.join(this.markers, idFileName(stageId)),
+      JSON.stringify(marker),
+      {
+        durable: false,
+      },
+    );
   }
 }
 

@@ -52,14 +52,14 @@ export async function recomputeStages(opts: {
     .map(async (stage): Promise<RecomputeResult> => {
       const state = states.get(stage.id);
       if (state?.status !== 'fresh') return { stageId: stage.id, outcome: 'not-up-to-date' };
-      view.show(stage.id, state.outputTree, state.manifest);
+      await view.show(stage.id, state.outputTree, state.manifest);
       for (const id of planner.upstreamOf(stage)) {
         const up = states.get(id);
-        if (up?.status === 'fresh') view.show(id, up.outputTree, up.manifest);
+        if (up?.status === 'fresh') await view.show(id, up.outputTree, up.manifest);
       }
       const result = await scheduler.run(planner.kindOf(stage).resources, opts.signal, async () => {
-        const outDir = store.makeTempDir(`verify-${stage.id}`);
-        const scratchDir = store.makeTempDir(`verify-scratch-${stage.id}`);
+        const outDir = await store.makeTempDir(`verify-${stage.id}`);
+        const scratchDir = await store.makeTempDir(`verify-scratch-${stage.id}`);
         try {
           const outcome = await opts.executor.execute(
             stageJob(stage, {

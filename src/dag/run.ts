@@ -220,8 +220,8 @@ export async function runPipeline(
     keys.set(stage.id, state.key);
     if (state.status === 'fresh') return recordCached(ctx, stage, state, t0);
     const kind = planner.kindOf(stage);
-    const result = await scheduler.run(kind.resources, stop.signal, () =>
-      executeStage(ctx, stage, state),
+    const result = await scheduler.run(kind.resources, stop.signal, (release) =>
+      executeStage(ctx, stage, state, release),
     );
     return result ?? { ok: false, failedDependency: undefined };
   };

@@ -74,22 +74,41 @@ export class Scheduler {
     }
   }
 
-  /** Resolves with `task`'s value, or with undefined when `signal` aborted before it started. */
+  /**
+   * Resolves with `task`'s value, or with undefined when `signal` aborted before it started.
+   * The task may hand its tokens back before it ends (`release`), e.g. once its process has
+   * exited and only the engine's own file work on its output is left.
+   */
   run<T>(
     needs: ResourceNeeds | undefined,
     signal: AbortSignal,
-    task: () => Promise<T>,
+    task: (release: () => void) => Promise<T>,
   ): Promise<T | undefined> {
     const need = this.clamp(needs);
-    return this.queue.add(async () => {
-      if (signal.aborted) return undefined;
-      await this.acquire(need);
-      try {
-        if (signal.aborted) return undefined;
-        return await task();
-      } finally {
-        this.release(need);
-      }
-    }) as Promise<T | undefined>;
+    return new Promise((resolve, reject) => {
+      // The queue's slot (the --jobs bound) is held exactly as long as the tokens are.
+      void this.queue.add(
+        () =>
+          new Promise<void>((freeSlot) => {
+            const start = async (): Promise<T | undefined> => {
+              if (signal.aborted) return undefined;
+              await this.acquire(need);
+              let held = true;
+              const release = (): void => {
+                if (!held) return;
+                held = false;
+                this.release(need);
+                freeSlot();
+              };
+              try {
+                return signal.aborted ? undefined : await task(release);
+              } finally {
+                release();
+              }
+            };
+            start().then(resolve, reject).finally(freeSlot);
+          }),
+      );
+    });
   }
 }

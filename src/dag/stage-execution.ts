@@ -52,7 +52,8 @@ export interface RunContext {
   flush(): void;
 }
 
-interface Adopted {
+/** A stage's output as stored: its objects, manifest and record are in place. */
+interface Committed {
   treeDigest: string;
   manifest: TreeManifest;
 }
@@ -77,10 +78,16 @@ interface Attempt {
   facts: Record<string, string>;
 }
 
+/**
+ * Runs a stale stage (with its retries) and stores its outcome. `release` hands the
+ * scheduler's tokens back once the stage's process has succeeded: storing its output is the
+ * engine's own file work, which overlaps the next stage's run.
+ */
 export async function executeStage(
   ctx: RunContext,
   stage: ConcreteStage,
   state: StaleState,
+  release: () => void,
 ): Promise<Settled> {
   const t0 = ctx.now();
   ctx.emit({
@@ -100,7 +107,7 @@ export async function executeStage(
       logPath: path.join(ctx.logDir, logFileName(stage.id, number)),
       facts: {},
     };
-    const result = await runAttempt(ctx, stage, state, attempt);
+    const result = await runAttempt(ctx, stage, state, { attempt, t0, release });
     if (result === undefined) return { ok: false, failedDependency: undefined };
     if (!('ok' in result)) return recordSuccess(ctx, stage, state, t0, result, attempt);
     const delay = retryDelay(policy, result.cause, number);
@@ -116,25 +123,30 @@ const logFileName = (stageId: string, attempt: number): string =>
   `${idFileName(stageId)}${attempt === 1 ? '' : `.attempt-${attempt}`}.log`;
 
 /**
- * Runs the stage once into a fresh temp dir and adopts its output; undefined when the run
- * was stopped meanwhile (nothing of it is kept).
+ * Runs the stage once into a fresh temp dir and commits its output and record (a failure to
+ * store them is the runner's or the disk's, never retried); undefined when the run was
+ * stopped meanwhile (nothing of it is kept).
  */
 async function runAttempt(
   ctx: RunContext,
   stage: ConcreteStage,
   state: StaleState,
-  attempt: Attempt,
-): Promise<Adopted | StageFailure | undefined> {
+  at: { attempt: Attempt; t0: number; release: () => void },
+): Promise<Committed | StageFailure | undefined> {
   let outDir: string;
+  let scratchDir: string;
   try {
-    outDir = ctx.store.makeTempDir(stage.id);
+    outDir = await ctx.store.makeTempDir(stage.id);
+    scratchDir = await ctx.store.scratchDir(state.key);
   } catch (err) {
     return writeFailure(err, ctx.store.tmpDir);
   }
   try {
-    const outcome = await launch(ctx, stage, state, { outDir, attempt });
+    const outcome = await launch(ctx, stage, state, { outDir, scratchDir, attempt: at.attempt });
     if (ctx.signal.aborted && !outcome.ok) return undefined;
-    return outcome.ok ? adoptOutput(ctx, outDir) : outcome;
+    if (!outcome.ok) return outcome;
+    at.release();
+    return await commitOutput(ctx, stage, state, outDir, at.t0);
   } finally {
     fs.rmSync(outDir, { recursive: true, force: true });
   }
@@ -148,7 +160,7 @@ async function launch(
   ctx: RunContext,
   stage: ConcreteStage,
   state: StaleState,
-  where: { outDir: string; attempt: Attempt },
+  where: { outDir: string; scratchDir: string; attempt: Attempt },
 ): Promise<StageOutcome> {
   const { opts, emit, now } = ctx;
   const kind = ctx.planner.kindOf(stage);
@@ -158,7 +170,7 @@ async function launch(
     workspace: opts.workspace,
     view: ctx.view,
     outDir: where.outDir,
-    scratchDir: ctx.store.scratchDir(state.key),
+    scratchDir: where.scratchDir,
     logPath: where.attempt.logPath,
     ...(kind.resources ? { resources: kind.resources } : {}),
   });
@@ -199,10 +211,33 @@ function blameTheDisk(failure: StageFailure, outDir: string): StageFailure {
   };
 }
 
-/** Moves the stage's output files into the store as objects plus a tree manifest. */
-function adoptOutput(ctx: RunContext, outDir: string): Adopted | StageFailure {
+/**
+ * Moves the stage's output files into the store as objects, then its tree manifest, then its
+ * record (store.commit keeps that order), so the record is durable before the head.
+ */
+async function commitOutput(
+  ctx: RunContext,
+  stage: ConcreteStage,
+  state: StaleState,
+  outDir: string,
+  t0: number,
+): Promise<Committed | StageFailure> {
+  const finished = ctx.now();
   try {
-    return ctx.store.adoptTree(outDir);
+    return await ctx.store.commit(
+      outDir,
+      (outputTree): StageRecord => ({
+        stageId: stage.id,
+        kind: stage.kind,
+        key: state.key,
+        keyRecord: state.record,
+        outputTree,
+        origin: 'ran',
+        startedAt: new Date(t0).toISOString(),
+        finishedAt: new Date(finished).toISOString(),
+        durationMs: finished - t0,
+      }),
+    );
   } catch (err) {
     return writeFailure(err, ctx.store.objectsDir);
   }
@@ -230,35 +265,23 @@ function recordFailure(
 }
 
 /**
- * Record, then head, then view: a crash or a full disk between any two leaves the store
- * consistent (a record whose objects are all present; a view the next run rebuilds).
+ * The record is stored (commitOutput); then head, then view: a crash or a full disk between
+ * any two leaves the store consistent (a record whose objects are all present; a view the
+ * next run rebuilds).
  */
-function recordSuccess(
+async function recordSuccess(
   ctx: RunContext,
   stage: ConcreteStage,
   state: StaleState,
   t0: number,
-  adopted: Adopted,
+  committed: Committed,
   attempt: Attempt,
-): Settled {
+): Promise<Settled> {
   const { store, now } = ctx;
-  const finished = now();
-  const record: StageRecord = {
-    stageId: stage.id,
-    kind: stage.kind,
-    key: state.key,
-    keyRecord: state.record,
-    outputTree: adopted.treeDigest,
-    origin: 'ran',
-    startedAt: new Date(t0).toISOString(),
-    finishedAt: new Date(finished).toISOString(),
-    durationMs: finished - t0,
-  };
   try {
-    store.writeRecord(record);
-    store.writeHead(stage.id, state.key);
-    fs.rmSync(store.scratchDir(state.key), { recursive: true, force: true });
-    ctx.view.show(stage.id, adopted.treeDigest, adopted.manifest);
+    await store.writeHead(stage.id, state.key);
+    store.removeScratch(state.key);
+    await ctx.view.show(stage.id, committed.treeDigest, committed.manifest);
   } catch (err) {
     return recordFailure(ctx, stage, state, t0, writeFailure(err, store.cacheDir), attempt);
   }
@@ -266,8 +289,8 @@ function recordSuccess(
   ctx.remember(
     execution(ctx, stage, state, 'ran', attempt.startedAt, {
       attempt,
-      tree: adopted.treeDigest,
-      manifest: adopted.manifest,
+      tree: committed.treeDigest,
+      manifest: committed.manifest,
     }),
   );
   ctx.flush();
@@ -277,19 +300,19 @@ function recordSuccess(
     stageId: stage.id,
     kind: stage.kind,
     key: state.key,
-    durationMs: finished - t0,
-    earlyCutoff: state.previous?.outputTree === adopted.treeDigest,
+    durationMs: now() - t0,
+    earlyCutoff: state.previous?.outputTree === committed.treeDigest,
   });
-  return { ok: true, key: state.key, tree: adopted.treeDigest };
+  return { ok: true, key: state.key, tree: committed.treeDigest };
 }
 
 /** A fresh stage: its head and view catch up with the key, nothing runs. */
-export function recordCached(
+export async function recordCached(
   ctx: RunContext,
   stage: ConcreteStage,
   state: FreshState,
   t0: number,
-): Settled {
+): Promise<Settled> {
   const { store } = ctx;
   try {
     if (state.assumedFrom) {
@@ -301,8 +324,8 @@ export function recordCached(
       });
     }
     if (!ctx.index.headIs(stage.id, state.key) && store.readHead(stage.id) !== state.key)
-      store.writeHead(stage.id, state.key);
-    const undone = ctx.view.show(stage.id, state.outputTree, state.manifest);
+      await store.writeHead(stage.id, state.key);
+    const undone = await ctx.view.show(stage.id, state.outputTree, state.manifest);
     if (undone.length > 0)
       ctx.emit({ type: 'info', time: ctx.now(), message: restoredMessage(undone) });
   } catch (err) {

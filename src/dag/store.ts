@@ -93,7 +93,7 @@ export function writeFileAtomic(
   opts: { mode?: number; durable?: boolean } = {},
 ): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = tempName(file);
   const fd = fs.openSync(tmp, 'w', opts.mode ?? 0o644);
   try {
     try {
@@ -108,9 +108,113 @@ export function writeFileAtomic(
     // No half-written temp file stays behind (a full disk is the usual cause), and the error
     // names the file it was for: a write error carries no path of its own.
     fs.rmSync(tmp, { force: true });
-    (err as NodeJS.ErrnoException).path ??= file;
+    throw namingFile(err, file);
+  }
+}
+
+const tempName = (file: string): string =>
+  `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+
+function namingFile(err: unknown, file: string): unknown {
+  if (err instanceof Error) (err as NodeJS.ErrnoException).path ??= file;
+  return err;
+}
+
+/**
+ * The calls that may block in the kernel for long (creating an inode, fsync) as threadpool
+ * calls, so the engine's thread goes on meanwhile; cheaper calls stay synchronous.
+ */
+const fsync = (fd: number): Promise<void> =>
+  new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+const createFile = (file: string, mode: number): Promise<number> =>
+  new Promise((resolve, reject) =>
+    fs.open(file, 'wx', mode, (err, fd) => (err ? reject(err) : resolve(fd))),
+  );
+
+/**
+ * New store files, complete but not yet visible: each is written (or, for an output file,
+ * already there) and kept open until `publish` has fsynced all of them at once (one stage's
+ * syncs overlap each other and other stages' work), then renamed in, in the order they were
+ * added. Whatever was not renamed in is removed.
+ */
+class StagedFiles {
+  private readonly files: { fd: number; from: string; to: string; ours: boolean }[] = [];
+
+  /** `from` (an output file) is to become `to`. */
+  add(from: string, to: string): void {
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    this.files.push({ fd: fs.openSync(from, 'r'), from, to, ours: false });
+  }
+
+  /** `data` is to become `file`. */
+  async write(file: string, data: string | Buffer, mode = 0o644): Promise<void> {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const from = tempName(file);
+    const fd = await createFile(from, mode);
+    this.files.push({ fd, from, to: file, ours: true });
+    try {
+      if (typeof data === 'string') fs.writeSync(fd, data);
+      else fs.writeSync(fd, data);
+    } catch (err) {
+      throw namingFile(err, file);
+    }
+  }
+
+  /** Makes every content durable (unless told not to), then renames them in, in order. */
+  async publish(durable = true): Promise<void> {
+    try {
+      if (durable)
+        await Promise.all(
+          this.files.map((f) => fsync(f.fd).catch((err) => Promise.reject(namingFile(err, f.to)))),
+        );
+    } catch (err) {
+      this.discard();
+      throw err;
+    }
+    this.close();
+    for (const [i, f] of this.files.entries()) {
+      try {
+        fs.renameSync(f.from, f.to);
+      } catch (err) {
+        this.discard(i);
+        throw namingFile(err, f.to);
+      }
+    }
+  }
+
+  /** Closes what is open and removes the temp files from `from` on (a failed commit). */
+  discard(from = 0): void {
+    this.close();
+    for (const f of this.files.slice(from)) if (f.ours) fs.rmSync(f.from, { force: true });
+  }
+
+  private close(): void {
+    for (const f of this.files) {
+      if (f.fd < 0) continue;
+      try {
+        fs.closeSync(f.fd);
+      } catch {
+        // a close error after a successful fsync loses nothing
+      }
+      f.fd = -1;
+    }
+  }
+}
+
+/** `writeFileAtomic` with its inode created and its fsync done on the threadpool. */
+export async function writeFileAtomicAsync(
+  file: string,
+  data: string | Buffer,
+  opts: { mode?: number; durable?: boolean } = {},
+): Promise<void> {
+  const staged = new StagedFiles();
+  try {
+    await staged.write(file, data, opts.mode);
+  } catch (err) {
+    staged.discard();
     throw err;
   }
+  await staged.publish(opts.durable !== false);
 }
 
 /**
@@ -160,51 +264,45 @@ export class Store {
     return fs.existsSync(this.objectPath(digest));
   }
 
-  /**
-   * Moves a finished file into the store (the file must live on the same filesystem, as
-   * stage output dirs under cache/tmp do). Content is fsynced before the rename publishes it.
-   */
-  adoptFile(file: string): { digest: string; size: number } {
-    const { digest, size } = hashFileSync(file);
-    const target = this.objectPath(digest);
-    if (fs.existsSync(target)) {
-      fs.rmSync(file);
-      return { digest, size };
-    }
-    const fd = fs.openSync(file, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.chmodSync(file, 0o444);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.renameSync(file, target);
-    return { digest, size };
-  }
-
-  putBytes(data: string | Buffer): string {
-    const digest = sha256(data);
-    const target = this.objectPath(digest);
-    if (!fs.existsSync(target)) writeFileAtomic(target, data, { mode: 0o444 });
-    return digest;
-  }
-
   readObject(digest: string): Buffer {
     return fs.readFileSync(this.objectPath(digest));
   }
 
-  /** Hashes every regular file under `dir` into the store and stores the manifest. */
-  adoptTree(dir: string): { treeDigest: string; manifest: TreeManifest } {
-    const entries: TreeEntry[] = [];
-    for (const rel of listFiles(dir)) {
-      const abs = path.join(dir, rel);
-      const executable = (fs.statSync(abs).mode & 0o111) !== 0;
-      const { digest, size } = this.adoptFile(abs);
-      entries.push({ path: rel, digest, size, mode: executable ? 0o755 : 0o644 });
-    }
+  /**
+   * Stores a finished stage: the files under `dir` (on the store's filesystem, as output dirs
+   * under cache/tmp are) become objects, their tree manifest an object, and the record
+   * `record(treeDigest)` gives is written. All new contents are fsynced together, off the
+   * engine's thread; then renames publish the objects, the manifest and the record, in that
+   * order, so a record is never visible before its objects, nor any of them before it is
+   * durable. A kill at any moment leaves only temp files (the output dir, `*.tmp-*`).
+   */
+  async commit(
+    dir: string,
+    record: (treeDigest: string) => StageRecord,
+  ): Promise<{ treeDigest: string; manifest: TreeManifest }> {
+    const entries = listFiles(dir).map((rel) => treeEntry(dir, rel));
     const manifest = makeManifest(entries);
-    return { treeDigest: this.putBytes(treeJson(manifest)), manifest };
+    const bytes = treeJson(manifest);
+    const treeDigest = sha256(bytes);
+    const written = record(treeDigest);
+    const staged = new StagedFiles();
+    try {
+      for (const e of entries) {
+        const target = this.objectPath(e.digest);
+        if (fs.existsSync(target)) continue;
+        const file = path.join(dir, e.path);
+        fs.chmodSync(file, 0o444);
+        staged.add(file, target);
+      }
+      const tree = this.objectPath(treeDigest);
+      if (!fs.existsSync(tree)) await staged.write(tree, bytes, 0o444);
+      await staged.write(this.recordPath(written.key), recordText(written));
+    } catch (err) {
+      staged.discard();
+      throw err;
+    }
+    await staged.publish();
+    return { treeDigest, manifest };
   }
 
   readTree(treeDigest: string): TreeManifest {
@@ -246,8 +344,7 @@ export class Store {
   }
 
   writeRecord(record: StageRecord): void {
-    const sorted = JSON.parse(canonicalJson(record as unknown as Json)) as StageRecord;
-    writeFileAtomic(this.recordPath(record.key), `${JSON.stringify(sorted, null, 2)}\n`);
+    writeFileAtomic(this.recordPath(record.key), recordText(record));
   }
 
   listRecordKeys(): string[] {
@@ -276,8 +373,8 @@ export class Store {
     }
   }
 
-  writeHead(stageId: string, key: string): void {
-    writeFileAtomic(path.join(this.headsDir, idFileName(stageId)), `${key}\n`, {
+  async writeHead(stageId: string, key: string): Promise<void> {
+    await writeFileAtomicAsync(path.join(this.headsDir, idFileName(stageId)), `${key}\n`, {
       durable: false,
     });
   }
@@ -306,17 +403,33 @@ export class Store {
   }
 
   /** A fresh, empty output directory on the store's filesystem. */
-  makeTempDir(label: string): string {
+  async makeTempDir(label: string): Promise<string> {
     fs.mkdirSync(this.tmpDir, { recursive: true });
-    return fs.mkdtempSync(path.join(this.tmpDir, `${idFileName(label).slice(0, 60)}-`));
+    return fs.promises.mkdtemp(path.join(this.tmpDir, `${idFileName(label).slice(0, 60)}-`));
   }
 
   /** Same key -> same dir: resumable work survives a crash of the stage or the runner. */
-  scratchDir(key: string): string {
+  async scratchDir(key: string): Promise<string> {
     const dir = path.join(this.scratchRoot, key);
-    fs.mkdirSync(dir, { recursive: true });
+    await fs.promises.mkdir(dir, { recursive: true });
     return dir;
   }
+
+  /** The scratch of a key whose stage succeeded: nothing will resume from it. */
+  removeScratch(key: string): void {
+    fs.rmSync(path.join(this.scratchRoot, key), { recursive: true, force: true });
+  }
+}
+
+/** A record's file: canonical key order, indented, so records diff well. */
+const recordText = (record: StageRecord): string =>
+  `${JSON.stringify(JSON.parse(canonicalJson(record as unknown as Json)), null, 2)}\n`;
+
+function treeEntry(dir: string, rel: string): TreeEntry {
+  const abs = path.join(dir, rel);
+  const { digest, size } = hashFileSync(abs);
+  const executable = (fs.statSync(abs).mode & 0o111) !== 0;
+  return { path: rel, digest, size, mode: executable ? 0o755 : 0o644 };
 }
 
 /** Why `value` is not a stage record stored under `key`, or undefined when it is one. */
@@ -339,12 +452,7 @@ export const treeJson = (manifest: TreeManifest): string =>
 
 /** Digest a directory would get as an output tree, without storing anything. */
 export function hashTree(dir: string): string {
-  const entries = listFiles(dir).map((rel) => {
-    const abs = path.join(dir, rel);
-    const { digest, size } = hashFileSync(abs);
-    const executable = (fs.statSync(abs).mode & 0o111) !== 0;
-    return { path: rel, digest, size, mode: executable ? 0o755 : 0o644 };
-  });
+  const entries = listFiles(dir).map((rel) => treeEntry(dir, rel));
   return sha256(treeJson(makeManifest(entries)));
 }
 

@@ -55,7 +55,7 @@ const pipeline: Pipeline = {
 };
 
 describe('Planner', () => {
-  it('--assume-fresh accepts the previous output when only the code changed, not when params did', () => {
+  it('--assume-fresh accepts the previous output when only the code changed, not when params did', async () => {
     const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'advrob-plan-'));
     dirs.push(ws);
     const store = new Store(path.join(ws, 'cache'));
@@ -72,21 +72,20 @@ describe('Planner', () => {
     );
     expect(first).toMatchObject({ status: 'stale', reason: { type: 'never-run' } });
     if (first.status !== 'stale') return;
-    const out = store.makeTempDir('s');
+    const out = await store.makeTempDir('s');
     fs.writeFileSync(path.join(out, 'o.txt'), 'result\n');
-    const { treeDigest } = store.adoptTree(out);
-    store.writeRecord({
+    const { treeDigest } = await store.commit(out, (outputTree) => ({
       stageId: 's',
       kind: 'k',
       key: first.key,
       keyRecord: first.record,
-      outputTree: treeDigest,
+      outputTree,
       origin: 'ran',
       startedAt: '2026-01-01T00:00:00.000Z',
       finishedAt: '2026-01-01T00:00:01.000Z',
       durationMs: 1000,
-    });
-    store.writeHead('s', first.key);
+    }));
+    await store.writeHead('s', first.key);
 
     const same = new Planner(pipeline, registryAt(v1), store, stats, ws, none).decide(
       stage,

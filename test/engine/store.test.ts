@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
+import fsModule, * as fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { KeyRecord } from '../../src/dag/key.js';
 import { acquireLock } from '../../src/dag/lock.js';
 import { Scheduler } from '../../src/dag/scheduler.js';
 import { StatCache } from '../../src/dag/stat-cache.js';
@@ -18,16 +20,29 @@ afterEach(() => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
+const recordOf = (key: string) => (outputTree: string) => ({
+  stageId: 's',
+  kind: 'k',
+  key,
+  keyRecord: { kind: 'k' } as unknown as KeyRecord,
+  outputTree,
+  origin: 'ran' as const,
+  startedAt: '2026-01-01T00:00:00.000Z',
+  finishedAt: '2026-01-01T00:00:01.000Z',
+  durationMs: 1000,
+});
+
 describe('Store', () => {
-  it('adopts a tree into objects whose names are the sha256 of their bytes', () => {
+  it('commits a tree into objects whose names are the sha256 of their bytes, then its record', async () => {
     const root = tmp();
     const store = new Store(path.join(root, 'cache'));
-    const out = store.makeTempDir('s');
+    const out = await store.makeTempDir('s');
     fs.mkdirSync(path.join(out, 'sub'));
     fs.writeFileSync(path.join(out, 'a.txt'), 'alpha\n');
     fs.writeFileSync(path.join(out, 'sub', 'b.txt'), 'beta\n');
     const before = hashTree(out);
-    const { treeDigest, manifest } = store.adoptTree(out);
+    const key = sha256('key');
+    const { treeDigest, manifest } = await store.commit(out, recordOf(key));
     expect(treeDigest).toBe(before);
     expect(manifest.entries.map((e) => [e.path, e.digest, e.size])).toEqual([
       ['a.txt', sha256('alpha\n'), 6],
@@ -35,13 +50,123 @@ describe('Store', () => {
     ]);
     expect(store.readObject(sha256('beta\n')).toString()).toBe('beta\n');
     expect(sha256(store.readObject(treeDigest))).toBe(treeDigest);
+    expect(store.readRecord(key)).toMatchObject({ key, outputTree: treeDigest });
     expect(subtreeDigest(manifest, 'a.txt')).toBe(sha256('alpha\n'));
     expect(subtreeDigest(manifest, 'nope')).toBeUndefined();
-    const sub = store.makeTempDir('t');
+    const sub = await store.makeTempDir('t');
     fs.writeFileSync(path.join(sub, 'b.txt'), 'beta\n');
     expect(subtreeDigest(manifest, 'sub')).toBe(hashTree(sub));
   });
+
+  it('publishes objects, then the manifest, then the record, each only once durable', async () => {
+    const root = tmp();
+    const store = new Store(path.join(root, 'cache'));
+    const out = await store.makeTempDir('s');
+    fs.writeFileSync(path.join(out, 'a.txt'), 'alpha\n');
+    fs.writeFileSync(path.join(out, 'b.txt'), 'beta\n');
+    const key = sha256('key');
+    const events: string[] = [];
+    const name = (p: string): string =>
+      p.includes('/stages/') ? 'record' : p.endsWith('.txt') ? 'output' : 'manifest';
+    const opened = new Map<number, string>();
+    const restore = patchFs({
+      openSync:
+        (real) =>
+        (file, ...rest) => {
+          const fd = real(file, ...rest);
+          opened.set(fd, String(file));
+          return fd;
+        },
+      open: (real) => (file, flags, mode, done) =>
+        real(file, flags, mode, (err, fd) => {
+          if (!err) opened.set(fd, String(file));
+          done(err, fd);
+        }),
+      fsync: (real) => (fd, done) => {
+        events.push(`fsync ${name(opened.get(fd) ?? '')}`);
+        real(fd, done);
+      },
+      renameSync: (real) => (from, to) => {
+        events.push(`rename ${name(String(from))}`);
+        real(from, to);
+      },
+    });
+    try {
+      const { treeDigest } = await store.commit(out, recordOf(key));
+      expect(store.readRecord(key)?.outputTree).toBe(treeDigest);
+    } finally {
+      restore();
+    }
+    const renames = events.filter((e) => e.startsWith('rename'));
+    expect(renames).toEqual(['rename output', 'rename output', 'rename manifest', 'rename record']);
+    expect(events.slice(0, events.indexOf('rename output')).sort()).toEqual([
+      'fsync manifest',
+      'fsync output',
+      'fsync output',
+      'fsync record',
+    ]);
+  });
+
+  it('leaves no temp file and no record when a content cannot be made durable', async () => {
+    const root = tmp();
+    const store = new Store(path.join(root, 'cache'));
+    const out = await store.makeTempDir('s');
+    fs.writeFileSync(path.join(out, 'a.txt'), 'alpha\n');
+    const key = sha256('key');
+    let calls = 0;
+    const restore = patchFs({
+      fsync: (real) => (fd, done) => {
+        calls += 1;
+        if (calls === 1)
+          done(Object.assign(new Error('ENOSPC: no space left'), { code: 'ENOSPC' }));
+        else real(fd, done);
+      },
+    });
+    try {
+      await expect(store.commit(out, recordOf(key))).rejects.toThrow('ENOSPC');
+    } finally {
+      restore();
+    }
+    expect(store.readRecordFile(key)).toBeUndefined();
+    const left = (dir: string): string[] =>
+      fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }).map(String) : [];
+    expect(left(store.stagesDir)).toEqual([]);
+    expect(
+      left(store.objectsDir).filter(
+        (n) => !fs.statSync(path.join(store.objectsDir, n)).isDirectory(),
+      ),
+    ).toEqual([]);
+  });
 });
+
+type Fsync = (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
+type Open = (
+  file: fs.PathLike,
+  flags: fs.OpenMode,
+  mode: fs.Mode,
+  done: (err: NodeJS.ErrnoException | null, fd: number) => void,
+) => void;
+interface FsPatch {
+  open?: (real: Open) => Open;
+  openSync?: (real: typeof fsModule.openSync) => typeof fsModule.openSync;
+  fsync?: (real: Fsync) => Fsync;
+  renameSync?: (real: typeof fsModule.renameSync) => typeof fsModule.renameSync;
+}
+
+/** Wraps functions of node:fs as the store sees them (ESM bindings synced); returns the undo. */
+function patchFs(patch: FsPatch): () => void {
+  const saved = new Map<string, unknown>();
+  for (const [name, wrap] of Object.entries(patch)) {
+    const key = name as keyof FsPatch;
+    saved.set(key, fsModule[key]);
+    Object.assign(fsModule, { [key]: (wrap as (f: unknown) => unknown)(fsModule[key]) });
+  }
+  syncBuiltinESMExports();
+  return () => {
+    for (const [key, real] of saved) Object.assign(fsModule, { [key]: real });
+    syncBuiltinESMExports();
+  };
+}
 
 describe('StatCache', () => {
   it('hashes a file again only when its stat changes', () => {
