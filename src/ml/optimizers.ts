@@ -7,6 +7,7 @@
  * Must never keep state outside `step` and the slot tensors.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedAdamUpdate } from './kernels/adam-update.js';
 
 export type OptimizerName = 'adam' | 'sgd' | 'rmsprop';
 
@@ -86,10 +87,19 @@ export function createOptimizer(config: OptimizerConfig): Optimizer {
       case 'adam': {
         const m = s.get('m') as tf.Variable;
         const vv = s.get('v') as tf.Variable;
-        m.assign(tf.add(tf.mul(m, cfg.beta1), tf.mul(g, 1 - cfg.beta1)));
-        vv.assign(tf.add(tf.mul(vv, cfg.beta2), tf.mul(tf.square(g), 1 - cfg.beta2)));
         // Keras: lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t), in float64 here.
         const lrT = (lr * Math.sqrt(1 - cfg.beta2 ** t)) / (1 - cfg.beta1 ** t);
+        // On wasm one fused kernel, bitwise the same as the ops below.
+        const { beta1, beta2, epsilon } = cfg;
+        const fused = fusedAdamUpdate(v, m, vv, g, { beta1, beta2, lrT, epsilon });
+        if (fused !== undefined) {
+          v.assign(fused[0]);
+          m.assign(fused[1]);
+          vv.assign(fused[2]);
+          return;
+        }
+        m.assign(tf.add(tf.mul(m, cfg.beta1), tf.mul(g, 1 - cfg.beta1)));
+        vv.assign(tf.add(tf.mul(vv, cfg.beta2), tf.mul(tf.square(g), 1 - cfg.beta2)));
         v.assign(tf.sub(v, tf.div(tf.mul(m, lrT), tf.add(tf.sqrt(vv), cfg.epsilon))));
         return;
       }

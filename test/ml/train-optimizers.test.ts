@@ -91,3 +91,56 @@ describe('optimizers', () => {
     expect(() => createOptimizer({ name: 'sgd', learningRate: 0 })).toThrow(/learning rate/);
   });
 });
+
+describe('Adam on wasm: the fused kernel', () => {
+  /** Steps of Adam on variables of 1..9 elements (SIMD tails of every length) from `seed`. */
+  function run(steps: number): Float32Array[] {
+    const sizes = [1, 2, 3, 4, 5, 7, 8, 9];
+    let s = 7;
+    const next = () => {
+      s = (s * 1103515245 + 12345) % 2 ** 31;
+      // Values across many magnitudes, zero included: ulp differences would show.
+      return ((s / 2 ** 31) * 2 - 1) * 10 ** ((s % 9) - 6) * (s % 13 === 0 ? 0 : 1);
+    };
+    const vars = sizes.map((n) => {
+      const init = tf.tensor1d(Array.from({ length: n }, next));
+      const v = tf.variable(init);
+      init.dispose();
+      return v;
+    });
+    const opt = createOptimizer({ name: 'adam', learningRate: 0.01 });
+    for (let t = 0; t < steps; t++) {
+      tf.tidy(() => {
+        const grads = sizes.map((n) => tf.tensor1d(Array.from({ length: n }, next)));
+        opt.apply(
+          vars,
+          grads,
+          sizes.map((n) => `v${n}`),
+        );
+      });
+    }
+    const out = vars.map((v) => v.dataSync() as Float32Array);
+    tf.dispose(vars);
+    opt.dispose();
+    return out;
+  }
+
+  it('is bitwise the op-by-op update (tails of 1-3 elements included) and leaks nothing', async () => {
+    const { initBackend } = await import('../../src/ml/backend.js');
+    const { ADAM_UPDATE, adamUpdateConfig } = await import('../../src/ml/kernels/adam-update.js');
+    await initBackend('wasm');
+    try {
+      expect(tf.getKernel(ADAM_UPDATE, 'wasm')).toBeDefined();
+      const fused = run(5);
+      tf.unregisterKernel(ADAM_UPDATE, 'wasm');
+      const opByOp = run(5);
+      tf.registerKernel(adamUpdateConfig);
+      expect(fused.map((a) => Array.from(a))).toEqual(opByOp.map((a) => Array.from(a)));
+      const counted = tf.engine().state.numTensors;
+      run(1);
+      expect(tf.engine().state.numTensors).toBe(counted);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+});

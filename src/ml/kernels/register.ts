@@ -4,6 +4,7 @@
  * backend is initialised and never touch other backends.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { adamUpdateConfig } from './adam-update.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
@@ -21,6 +22,7 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   batchMatMulConfig,
   signConfig,
   identityConfig,
+  adamUpdateConfig,
 ];
 
 /** Registers WASM_KERNELS for 'wasm'; returns their names. */

@@ -126,6 +126,14 @@ export class Body {
     return this.op(0x6c);
   }
 
+  and32(): this {
+    return this.op(0x71);
+  }
+
+  shrU(): this {
+    return this.op(0x76);
+  }
+
   /** l = value of `emit` (which leaves one i32 on the stack). */
   assign(l: Local, emit: (b: this) => void): this {
     emit(this);
@@ -229,8 +237,25 @@ export class Body {
     return this.simd(0xe4);
   }
 
+  f32x4Sub(): this {
+    return this.simd(0xe5);
+  }
+
   f32x4Mul(): this {
     return this.simd(0xe6);
+  }
+
+  f32x4Div(): this {
+    return this.simd(0xe7);
+  }
+
+  f32x4Sqrt(): this {
+    return this.simd(0xe3);
+  }
+
+  /** The f32 whose bits are the i32 on the stack, in all four lanes. */
+  splatBits(): this {
+    return this.op(0xbe).simd(0x13); // f32.reinterpret_i32; f32x4.splat
   }
 
   /** The first `lanes` (1..4) f32 at address local `at` + offset, the other lanes zero. */
