@@ -182,13 +182,14 @@ const label = (c: ConvCase) =>
   `x ${c.x.join('x')} k ${c.k.join('x')}x${c.co} s ${c.strides} ${c.pad}`;
 
 describe('wasm kernel registration', () => {
-  it('replaces the six kernels on wasm and leaves cpu alone', () => {
+  it('replaces six kernels on wasm, adds the fused Adam update, and leaves cpu alone', () => {
     for (const config of WASM_KERNELS) {
       expect(tf.getKernel(config.kernelName, 'wasm')?.kernelFunc).toBe(config.kernelFunc);
       expect(tf.getKernel(config.kernelName, 'cpu')?.kernelFunc).not.toBe(config.kernelFunc);
     }
     expect(WASM_KERNELS.map((k) => k.kernelName).sort()).toEqual(
       [
+        'AdvrobAdamUpdate',
         'BatchMatMul',
         'Conv2DBackpropFilter',
         'Conv2DBackpropInput',
