@@ -4,7 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   lossGradient,
   predictLabels,
+  putRows,
   selectCorrectlyClassified,
+  selectRows,
+  takeRows,
   uniformInBall,
 } from '../../src/ml/attacks/common.js';
 import { carliniWagnerL2, cwGradientTanh } from '../../src/ml/attacks/cw.js';
@@ -405,6 +408,27 @@ describe('running attacks', () => {
     const kept = rows(subset.x);
     expect(Array.from(kept[1] as Float32Array)).toEqual(Array.from(all[2] as Float32Array));
     tf.dispose([x, subset.x]);
+  });
+});
+
+describe('row selection', () => {
+  // Row i of a [3, 1, 2, 1] tensor holds 10i and 10i + 1.
+  const rowsOf3 = (base: number) =>
+    tf.tensor4d(
+      [0, 1, 10, 11, 20, 21].map((v) => v + base),
+      [3, 1, 2, 1],
+    );
+
+  it('takes, puts and selects whole rows as a loop over plain arrays would', () => {
+    const a = rowsOf3(0);
+    const b = rowsOf3(100);
+    const taken = takeRows(a, [2, 0]);
+    expect(taken.shape).toEqual([2, 1, 2, 1]);
+    expect(Array.from(taken.dataSync())).toEqual([20, 21, 0, 1]);
+    expect(Array.from(putRows(b, [2, 0], taken).dataSync())).toEqual([0, 1, 110, 111, 20, 21]);
+    expect(Array.from(selectRows([1, 0, 1], a, b).dataSync())).toEqual([0, 1, 110, 111, 20, 21]);
+    expect(Array.from(b.dataSync())).toEqual([100, 101, 110, 111, 120, 121]);
+    tf.dispose([a, b, taken]);
   });
 });
 

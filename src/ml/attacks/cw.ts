@@ -20,9 +20,11 @@ import {
   attackLabels,
   batchRanges,
   definedOnly,
+  putRows,
   type RunOptions,
   selectRows,
   sliceBatch,
+  takeRows,
   yieldToEventLoop,
 } from './common.js';
 
@@ -193,17 +195,15 @@ async function attackBatch(
 
   const all = Int32Array.from({ length: n }, (_, i) => i);
   // ART's CarliniL2Method._loss: outputs, squared L2 distance, c * margin term + distance, for
-  // the examples `rows` of the batch `xAdv` (the model only runs on those rows).
+  // the examples `rows` of the batch, whose points `xr` holds (one row each, in that order).
   const objective = async (
-    xAdv: tf.Tensor4D,
+    xr: tf.Tensor4D,
     c: Float64Array,
     rows: Int32Array = all,
   ): Promise<Objective> => {
     const m = rows.length;
     const [zT, l2T] = tf.tidy(() => {
-      const subset = m === n ? null : tf.tensor1d(rows, 'int32');
-      const xr = subset === null ? xAdv : (tf.gather(xAdv, subset) as tf.Tensor4D);
-      const x0 = subset === null ? xb : (tf.gather(xb, subset) as tf.Tensor4D);
+      const x0 = m === n ? xb : takeRows(xb, rows);
       return [
         outputOf(classifier, xr, p.output),
         tf.sum(tf.reshape(tf.square(tf.sub(x0, xr)), [m, -1]), 1),
@@ -232,8 +232,20 @@ async function attackBatch(
     return Int32Array.from(rows);
   };
 
-  const trialPoint = (xAdvTanh: tf.Tensor4D, pert: tf.Tensor4D, lr: Float64Array) =>
-    tf.tidy(() => fromTanh(tf.add(xAdvTanh, tf.mul(perExample(lr), pert)) as tf.Tensor4D));
+  // The trial points of the examples `rows` only (elementwise: the same values as computing
+  // every row and keeping those).
+  const trialPoint = (
+    xAdvTanh: tf.Tensor4D,
+    pert: tf.Tensor4D,
+    lr: Float64Array,
+    rows: Int32Array,
+  ): tf.Tensor4D =>
+    tf.tidy(() => {
+      const [w, d] =
+        rows.length === n ? [xAdvTanh, pert] : [takeRows(xAdvTanh, rows), takeRows(pert, rows)];
+      const rates = perExample(Array.from(rows, (i) => lr[i] as number));
+      return fromTanh(tf.add(w, tf.mul(rates, d)) as tf.Tensor4D);
+    });
 
   const xTanh = toTanh(xb);
   const c = new Float64Array(n).fill(p.initialConst);
@@ -290,7 +302,7 @@ async function attackBatch(
           const bestL2 = new Float64Array(n);
           const tryRates = async (mask: Uint8Array): Promise<void> => {
             const rows = rowsOf(mask);
-            const trial = trialPoint(xAdvTanh, pert, lr);
+            const trial = trialPoint(xAdvTanh, pert, lr, rows);
             const ev = await objective(trial, c, rows);
             trial.dispose();
             for (const [r, i] of rows.entries()) {
@@ -336,7 +348,10 @@ async function attackBatch(
             );
             xAdvTanh.dispose();
             xAdvTanh = nextTanh;
-            const nextAdv = tf.tidy(() => selectRows(update, fromTanh(xAdvTanh), xAdv));
+            const moved = rowsOf(update);
+            const nextAdv = tf.tidy(() =>
+              putRows(xAdv, moved, fromTanh(takeRows(xAdvTanh, moved))),
+            );
             xAdv.dispose();
             xAdv = nextAdv;
             for (let i = 0; i < n; i++) {
