@@ -89,10 +89,10 @@ export interface ExecutionInput {
 }
 
 /**
- * PRAGMA user_version of a file this version has brought up to date (0: any before): an
- * up-to-date file is opened without running the schema again.
+ * PRAGMA user_version of a file this version has brought up to date (0: any before; 2:
+ * lineage_of and its partial index): an up-to-date file is opened without the schema.
  */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -106,7 +106,6 @@ CREATE TABLE IF NOT EXISTS executions (
   log_path TEXT, params TEXT NOT NULL, output_tree TEXT, facts TEXT NOT NULL DEFAULT '{}',
   attempt INTEGER NOT NULL DEFAULT 1, cause TEXT);
 CREATE INDEX IF NOT EXISTS executions_run ON executions(run_id);
-CREATE INDEX IF NOT EXISTS executions_key ON executions(key);
 CREATE TABLE IF NOT EXISTS artifacts (
   digest TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL, media_type TEXT NOT NULL,
   PRIMARY KEY (digest, path));
@@ -193,12 +192,14 @@ export class Provenance {
     for (const [name, type] of added)
       if (!columns.some((c) => c.name === name))
         this.db.exec(`ALTER TABLE executions ADD COLUMN ${name} ${type}`);
-    // Only executions with their own lineage: what a cached one looks for to share.
+    // Executions by key, those with lineage of their own only: what `why` follows and what
+    // a cached execution looks for to share. A row that shares lineage (most of a no-op
+    // run) then touches no index page at random; no query reads executions by stage alone.
     this.db.exec(
       'CREATE INDEX IF NOT EXISTS executions_own_lineage ON executions(key, stage_id) WHERE lineage_of IS NULL',
     );
-    // No query reads executions by stage id alone; the index cost every insert.
     this.db.exec('DROP INDEX IF EXISTS executions_stage');
+    this.db.exec('DROP INDEX IF EXISTS executions_key');
     const runColumns = this.db.pragma('table_info(runs)') as { name: string }[];
     if (!runColumns.some((c) => c.name === 'params'))
       this.db.exec('ALTER TABLE runs ADD COLUMN params TEXT');
@@ -338,10 +339,14 @@ export class Provenance {
     ).get(digest) as ExecutionRow | undefined;
   }
 
-  /** The latest execution that made the output under `key` (ran or accepted). */
+  /**
+   * The latest execution that made the output under `key` (ran or accepted), else the latest
+   * cached one with lineage of its own (those sharing rows are reuses of it).
+   */
   executionOfKey(key: string): ExecutionRow | undefined {
     return this.sql(
-      `SELECT * FROM executions WHERE key = ? AND status IN ('ran', 'assumed-fresh', 'cached')
+      `SELECT * FROM executions WHERE key = ? AND lineage_of IS NULL
+         AND status IN ('ran', 'assumed-fresh', 'cached')
          ORDER BY CASE status WHEN 'cached' THEN 1 ELSE 0 END, id DESC LIMIT 1`,
     ).get(key) as ExecutionRow | undefined;
   }

@@ -98,7 +98,7 @@ describe('Provenance lineage of cached executions', () => {
     prov.close();
     const { default: Database } = await import('better-sqlite3');
     const db = new Database(file);
-    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
     const indexes = (
       db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index'`).all() as {
         name: string;
@@ -106,6 +106,7 @@ describe('Provenance lineage of cached executions', () => {
     ).map((r) => r.name);
     expect(indexes).toContain('executions_own_lineage');
     expect(indexes).not.toContain('executions_stage');
+    expect(indexes).not.toContain('executions_key');
     db.pragma('user_version = 0');
     db.exec('DROP INDEX executions_own_lineage');
     db.close();
