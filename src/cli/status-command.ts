@@ -34,7 +34,7 @@ export function printStatus(
   const { entries, states } = planner.plan(selectStages(pipeline, targets));
   if (fs.existsSync(paths.cache)) statCache.save();
   planner.packages.save();
-  const view = new ArtifactsView(paths.artifacts, store, (id) => index.viewMarker(id));
+  const view = new ArtifactsView(paths.artifacts, store, index);
   const artifacts = entries.flatMap((e) => {
     const state = states.get(e.id);
     return state?.status === 'fresh'

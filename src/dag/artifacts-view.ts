@@ -10,6 +10,7 @@
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { StateIndex } from './state-index.js';
 import {
   hashFileSync,
   idFileName,
@@ -41,6 +42,13 @@ export interface ViewMarker {
   dirs?: Record<string, DirStamp>;
 }
 
+/** Where view markers may come from besides their files: the state index. */
+export interface ViewIndex {
+  viewMarker(stageId: string): ViewMarker | undefined;
+  /** Called before a view is rebuilt. */
+  invalidate(): void;
+}
+
 /** How far a built view's directories are backdated: a later change can never restore it. */
 const BACKDATE_MS = 2000;
 
@@ -53,11 +61,17 @@ export class ArtifactsView {
   /** Markers read or written in this process, by stage id. */
   private readonly known = new Map<string, ViewMarker>();
 
-  /** `indexed`: markers as the last run left them (the state index), read before the files. */
+  /**
+   * `index`: the markers as the last run left them (the state index), read before the
+   * files, and told before any view is rebuilt (its copies would then be out of date).
+   */
   constructor(
     readonly root: string,
     private readonly store: Store,
-    private readonly indexed: (stageId: string) => ViewMarker | undefined = () => undefined,
+    private readonly index: ViewIndex = {
+      viewMarker: () => undefined,
+      invalidate: () => StateIndex.remove(store),
+    },
   ) {
     this.markers = path.join(store.cacheDir, 'views');
   }
@@ -122,7 +136,8 @@ export class ArtifactsView {
   }
 
   private readMarker(stageId: string): ViewMarker | undefined {
-    const marker = this.known.get(stageId) ?? this.indexed(stageId) ?? this.readMarkerFile(stageId);
+    const marker =
+      this.known.get(stageId) ?? this.index.viewMarker(stageId) ?? this.readMarkerFile(stageId);
     if (marker) this.known.set(stageId, marker);
     return marker;
   }
@@ -179,6 +194,7 @@ export class ArtifactsView {
   }
 
   private async build(stageId: string, treeDigest: string, tree: TreeManifest): Promise<void> {
+    this.index.invalidate();
     const final = this.dir(stageId);
     fs.mkdirSync(this.root, { recursive: true });
     const staging = await fsp.mkdtemp(path.join(this.root, `.building-${idFileName(stageId)}-`));

@@ -77,8 +77,7 @@ export async function runPipeline(
   const store = new Store(paths.cache);
   const statCache = new StatCache(paths.statCache);
   const index = StateIndex.read(store);
-  StateIndex.remove(store);
-  const view = new ArtifactsView(paths.artifacts, store, (id) => index.viewMarker(id));
+  const view = new ArtifactsView(paths.artifacts, store, index);
   const { pipeline } = opts;
   // We hold the lock: whatever a killed run left half-made can go.
   view.sweep();
@@ -286,6 +285,7 @@ function saveIndex(
       const key = run.keys.get(id);
       if (key !== undefined) settled.set(id, { key, tree, manifest: run.planner.manifest(tree) });
     }
+    if (index.holds(settled)) return;
     const others = run.pipeline.stages.map((s) => s.id).filter((id) => !run.selected.has(id));
     index.save(settled, others, (id) => run.view.markerOf(id));
   } catch {

@@ -7,14 +7,16 @@
  *
  * It is a cache, never the truth: an entry counts only while every file it names stats as
  * it did when the run wrote it, so gc, verify --repair, a hand-deleted or rewritten record,
- * object or head each make that entry (not the others) fall back to reading the store. A run
- * deletes the index when it starts and writes it when it ends: a killed run leaves none, so
- * the view markers copied here are never older than a view a run built. Written without
- * fsync: after a power loss the previous index may come back, and its stamps still decide.
+ * object or head each make that entry (not the others) fall back to reading the store. The
+ * index is deleted before any view is rebuilt, so the view markers copied here are never
+ * older than a view on disk (a run killed after that leaves none), and a run writes a new
+ * one at its end when it settled anything the index did not hold: a no-op run writes
+ * nothing. Written without fsync: after a power loss an older index may come back, and its
+ * stamps still decide.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ViewMarker } from './artifacts-view.js';
+import type { ViewIndex, ViewMarker } from './artifacts-view.js';
 import { idFileName, type Store, type TreeManifest, writeFileAtomic } from './store.js';
 
 /** size, mtimeMs, ino: a file is taken as unchanged while all three are. */
@@ -51,7 +53,9 @@ export interface SettledStage {
   manifest: TreeManifest;
 }
 
-export class StateIndex {
+export class StateIndex implements ViewIndex {
+  /** Whether the file was deleted (a view was about to change). */
+  private removed = false;
   /** Entries whose record and tree stamps were checked and held in this process. */
   private readonly held = new Set<string>();
   /** Stage ids whose head was checked and held `key` in this process. */
@@ -82,9 +86,15 @@ export class StateIndex {
     return new StateIndex(store, stages);
   }
 
-  /** A run is about to change the store and the views: no index until it writes its own. */
   static remove(store: Store): void {
     fs.rmSync(StateIndex.file(store), { force: true });
+  }
+
+  /** A view is about to be rebuilt: no index on disk until the run writes its own. */
+  invalidate(): void {
+    if (this.removed) return;
+    StateIndex.remove(this.store);
+    this.removed = true;
   }
 
   /**
@@ -120,6 +130,22 @@ export class StateIndex {
   /** The view marker of `stageId` as the last run left it. */
   viewMarker(stageId: string): ViewMarker | undefined {
     return this.stages.get(stageId)?.view ?? undefined;
+  }
+
+  /** Whether the index on disk already says all of `settled` (nothing to write). */
+  holds(settled: ReadonlyMap<string, SettledStage>): boolean {
+    if (this.removed) return false;
+    for (const [id, s] of settled) {
+      const entry = this.stages.get(id);
+      if (
+        entry?.key !== s.key ||
+        entry.tree !== s.tree ||
+        !this.held.has(id) ||
+        !this.heldHeads.has(id)
+      )
+        return false;
+    }
+    return true;
   }
 
   /**

@@ -170,11 +170,24 @@ stages:
     ]);
   });
 
-  it('a killed run leaves no index; a damaged index is ignored', async () => {
+  it('a no-op run leaves the index as it was; a run that rebuilds a view rewrites it', async () => {
+    const r = await ranRig();
+    const before = fs.statSync(r.path('cache/state-index.json'));
+    await expectReruns(r, []);
+    const after = fs.statSync(r.path('cache/state-index.json'));
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+    r.write('notes.txt', 'four\nfive\n');
+    await expectReruns(r, ['A', 'B', 'C']);
+    expect(fs.statSync(r.path('cache/state-index.json')).ino).not.toBe(before.ino);
+  });
+
+  it('a run killed after it rebuilt a view leaves no index; a damaged index is ignored', async () => {
     const r = await ranRig();
     r.write(
       'pipeline.yaml',
-      LINEAGE_WORKSPACE['pipeline.yaml']?.replace('> b.txt', '> b.txt; sleep 3') ?? '',
+      LINEAGE_WORKSPACE['pipeline.yaml']
+        ?.replace('n: 2', 'n: 1')
+        .replace('> b.txt', '> b.txt; sleep 3') ?? '',
     );
     const child = r.start(['run']);
     await new Promise<void>((resolve) => {
