@@ -14,7 +14,11 @@ import {
   filterGradSimd,
   filterGradXnnpack,
 } from '../../src/ml/kernels/conv2d-backprop-filter.js';
-import { inputGradSimd, inputGradXnnpack } from '../../src/ml/kernels/conv2d-backprop-input.js';
+import {
+  inputGradDot,
+  inputGradSimd,
+  inputGradXnnpack,
+} from '../../src/ml/kernels/conv2d-backprop-input.js';
 import { WASM_KERNELS } from '../../src/ml/kernels/register.js';
 
 type Shape4 = [number, number, number, number];
@@ -150,6 +154,22 @@ const convCases: ConvCase[] = [
   { x: [2, 28, 28, 1], k: [5, 5], co: 6, strides: [1, 1], pad: 'valid' },
   { x: [2, 13, 13, 3], k: [5, 5], co: 6, strides: [1, 1], pad: 'same' },
   { x: [1, 5, 40, 2], k: [3, 4], co: 5, strides: [1, 1], pad: 'same' },
+  // The gathering SIMD input gradient (5+ input channels): 1, 2, 3 lanes in the last vector.
+  { x: [2, 9, 8, 6], k: [5, 3], co: 7, strides: [1, 1], pad: 'same' },
+  { x: [1, 7, 9, 5], k: [3, 3], co: 9, strides: [1, 1], pad: 'valid' },
+  { x: [2, 6, 6, 8], k: [2, 4], co: 2, strides: [1, 1], pad: 'same' },
+  {
+    x: [1, 6, 7, 6],
+    k: [2, 3],
+    co: 4,
+    strides: [1, 1],
+    pad: [
+      [0, 0],
+      [3, 0],
+      [1, 2],
+      [0, 0],
+    ],
+  },
   // Explicit padding: more after than the filter reaches (the input gradient crops its
   // result), and more before than the filter size (it defers to wasm's own kernel).
   {
@@ -288,12 +308,13 @@ describe('Conv2DBackpropFilter: the SIMD code and the XNNPACK formulation (wasm)
   }
 });
 
-describe('Conv2DBackpropInput: the SIMD code and the XNNPACK formulation (wasm)', () => {
-  const simdCases = convCases.filter(
-    (c) => c.strides[0] === 1 && c.strides[1] === 1 && c.x[3] <= 4 && !Array.isArray(c.pad),
-  );
-  it('has stride-1 cases with few input channels for the SIMD code', () => {
-    expect(simdCases.length).toBeGreaterThanOrEqual(5);
+describe('Conv2DBackpropInput: both SIMD codes and the XNNPACK formulation (wasm)', () => {
+  const stride1 = (c: ConvCase) => c.strides[0] === 1 && c.strides[1] === 1;
+  const planarCases = convCases.filter((c) => stride1(c) && c.x[3] <= 4 && !Array.isArray(c.pad));
+  const dotCases = convCases.filter((c) => stride1(c) && c.x[3] > 4);
+  it('has cases for each SIMD code', () => {
+    expect(planarCases.length).toBeGreaterThanOrEqual(5);
+    expect(dotCases.length).toBeGreaterThanOrEqual(4);
   });
   for (const [i, c] of convCases.entries()) {
     it(`each match a naive loop where they apply: ${label(c)}`, () => {
@@ -307,14 +328,15 @@ describe('Conv2DBackpropInput: the SIMD code and the XNNPACK formulation (wasm)'
       const dyt = tf.tensor(dy, dyShape);
       const wt = tf.tensor(w, fShape);
       const info = tf.backend_util.computeConv2DInfo(c.x, fShape, c.strides, 1, c.pad);
-      const simd = inputGradSimd(backend, dyt, wt, info);
-      expect(simd !== undefined).toBe(simdCases.includes(c));
+      const planar = inputGradSimd(backend, dyt, wt, info);
+      expect(planar !== undefined).toBe(planarCases.includes(c));
+      // The gathering code takes any stride-1 case; the kernel uses it from 5 channels on.
+      const dot = inputGradDot(backend, dyt, wt, info);
+      expect(dot !== undefined).toBe(stride1(c));
       const padBefore = kh - 1 - info.padInfo.top >= 0 && kw - 1 - info.padInfo.left >= 0;
-      const outs = [
-        ...(simd ? [simd] : []),
-        ...(padBefore ? [inputGradXnnpack(backend, dyt, wt, info)] : []),
-      ];
-      for (const out of outs) {
+      const xnnpack = padBefore ? inputGradXnnpack(backend, dyt, wt, info) : undefined;
+      for (const out of [planar, dot, xnnpack]) {
+        if (out === undefined) continue;
         expect(out.shape).toEqual(c.x);
         expectClose(backend.readSync(out.dataId) as Float32Array, naive.dx);
         backend.disposeData(out.dataId);

@@ -4,16 +4,22 @@
  *   dx = conv2d(dilate(dy, stride), rot180(W) with in/out channels swapped, stride 1,
  *               padding top = kh - 1 - padTop, left = kw - 1 - padLeft, bottom/right so
  *               that the output is H x W)
- * and runs it, for stride 1, on generated wasm SIMD code (simd/input-grad-code.ts: one
- * input-channel plane at a time, image columns as the lanes; 1.2-3x faster than XNNPACK
- * for 1-3 input channels, whose 8-wide output tiles they mostly waste), and otherwise
- * (strides, more input channels, an engine without wasm SIMD) on the wasm Conv2D (XNNPACK).
+ * and runs it on the wasm Conv2D (XNNPACK) where the generated SIMD code does not apply
+ * (strides, an engine without wasm SIMD). For stride 1 the SIMD code does:
+ * - up to 4 input channels: that correlation one input-channel plane at a time, image
+ *   columns as the lanes (simd/input-grad-code.ts; 1.2-3x faster than XNNPACK, whose
+ *   8-wide output tiles few channels mostly waste);
+ * - more: a gather over only the taps inside dy, output channels as the lanes
+ *   (simd/input-grad-dot-code.ts; LeNet's second layer: 1.5-3x faster than XNNPACK at
+ *   28x28 and 32x32, which multiplies 2.25x as many padding zeros as real values there;
+ *   about even at 96x96).
  * Padding the forward pass could not produce (more than kh - 1 on a side) goes to the
  * backend's own kernel. Must never be registered for a backend other than wasm.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { inputGradBody, vectorsPerBlock } from './simd/input-grad-code.js';
+import { inputGradDotBody, MAX_REGISTERS } from './simd/input-grad-dot-code.js';
 import { simdKernel } from './simd/instance.js';
 import {
   allocate,
@@ -73,11 +79,8 @@ function dilate(backend: BackendWasm, dy: tf.TensorInfo, sh: number, sw: number)
   return out;
 }
 
-/**
- * The SIMD code wins where XNNPACK wastes most of its 8-wide output tiles on few input
- * channels (LeNet's first layer: 1 or 3; measured 2-3x); at 6 (LeNet's second layer) XNNPACK
- * was 1.4-1.6x faster, its K = co*kh*kw being long enough.
- */
+/** Input channels up to which the planar code is used; the gathering code beyond (at 6,
+ * LeNet's second layer, the planar code was 1.4x slower than XNNPACK, the gather 2x faster). */
 const SIMD_MAX_IN_CHANNELS = 4;
 
 /** W[kh,kw,ci,co] -> [ci][co][KH-1-kh][KW-1-kw], the order the SIMD code reads it in. */
@@ -153,6 +156,70 @@ export function inputGradSimd(
   return dx;
 }
 
+/** Per input row (or column): byte offsets into dy and the filter of the first filter tap
+ * that reaches it from inside dy, and how many taps do; int32 triples. */
+function tapTable(
+  backend: BackendWasm,
+  inSize: number,
+  outSize: number,
+  k: number,
+  before: number,
+  dyStride: number,
+  wStride: number,
+): tf.TensorInfo {
+  const table = backend.makeOutput([inSize, 3], 'int32');
+  const t = backend.typedArrayFromHeap(table) as Int32Array;
+  for (let i = 0; i < inSize; i++) {
+    const lo = Math.max(0, i + before - (outSize - 1));
+    const hi = Math.min(k - 1, i + before);
+    const count = Math.max(0, hi - lo + 1);
+    t[3 * i] = count > 0 ? (i + before - lo) * dyStride : 0;
+    t[3 * i + 1] = count > 0 ? lo * wStride : 0;
+    t[3 * i + 2] = count;
+  }
+  return table;
+}
+
+/** dx by the gathering SIMD code (stride 1, more input channels), or undefined where it
+ * does not apply. */
+export function inputGradDot(
+  backend: BackendWasm,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo | undefined {
+  const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = info;
+  const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, batchSize: n } = info;
+  if (info.strideHeight !== 1 || info.strideWidth !== 1) return undefined;
+  const vectors = Math.ceil(co / 4);
+  if (ci + vectors > MAX_REGISTERS) return undefined;
+  const lastLanes = co - 4 * (vectors - 1);
+  const fn = simdKernel(backend, `input-grad-dot:${ci}:${vectors}:${lastLanes}`, () =>
+    inputGradDotBody(ci, vectors, lastLanes),
+  );
+  if (fn === undefined) return undefined;
+  const bytes = 4 * co;
+  const rows = tapTable(backend, h, oh, kh, info.padInfo.top, ow * bytes, kw * ci * bytes);
+  const cols = tapTable(backend, w, ow, kw, info.padInfo.left, bytes, ci * bytes);
+  const dx = allocate(backend, [n, h, w, ci]);
+  const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+  fn(
+    at(dy),
+    at(filter),
+    at(dx),
+    at(rows),
+    at(cols),
+    n,
+    h,
+    w,
+    oh * ow * bytes,
+    ow * bytes,
+    kw * ci * bytes,
+  );
+  release(backend, rows, cols);
+  return dx;
+}
+
 /** dx as a convolution on the wasm Conv2D (XNNPACK). */
 export function inputGradXnnpack(
   backend: BackendWasm,
@@ -207,7 +274,11 @@ function conv2DBackpropInput(args: {
   if (attrs.dataFormat !== 'NHWC' || top < 0 || left < 0) {
     return callOriginal(backend, tf.Conv2DBackpropInput, args.inputs, args.attrs ?? {});
   }
-  return inputGradSimd(backend, dy, filter, info) ?? inputGradXnnpack(backend, dy, filter, info);
+  const simd =
+    info.inChannels <= SIMD_MAX_IN_CHANNELS
+      ? inputGradSimd(backend, dy, filter, info)
+      : inputGradDot(backend, dy, filter, info);
+  return simd ?? inputGradXnnpack(backend, dy, filter, info);
 }
 
 export const conv2DBackpropInputConfig: tf.KernelConfig = {

@@ -122,8 +122,29 @@ export class Body {
     return this.op(0x6a);
   }
 
+  sub(): this {
+    return this.op(0x6b);
+  }
+
   mul(): this {
     return this.op(0x6c);
+  }
+
+  /** i32.load from the address on the stack + offset. */
+  loadI32(offset = 0): this {
+    return this.op(0x28, 2, ...uleb(offset));
+  }
+
+  /** f32.store of the f32 on the stack at the address under it + offset. */
+  storeF32(offset = 0): this {
+    return this.op(0x38, 2, ...uleb(offset));
+  }
+
+  /** The sum of the four lanes of the vector on the stack, ((l0 + l1) + l2) + l3, as f32. */
+  laneSum(of: Local): this {
+    this.get(of).simd(0x1f, 0);
+    for (let lane = 1; lane < 4; lane++) this.get(of).simd(0x1f, lane).op(0x92);
+    return this;
   }
 
   and32(): this {
