@@ -157,8 +157,11 @@ export async function selectCorrectlyClassified(
   const kept: number[] = [];
   for (let i = 0; i < y.length; i++) if (pred[i] === y[i]) kept.push(i);
   const indices = Int32Array.from(kept);
-  const subset = tf.tidy(() => tf.gather(x, tf.tensor1d(indices, 'int32')) as tf.Tensor4D);
-  return { x: subset, labels: Int32Array.from(kept, (i) => y[i] as number), indices };
+  return {
+    x: takeRows(x, indices),
+    labels: Int32Array.from(kept, (i) => y[i] as number),
+    indices,
+  };
 }
 
 /**
