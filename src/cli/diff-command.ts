@@ -13,7 +13,7 @@ import { StatCache } from '../dag/stat-cache.js';
 import { Store } from '../dag/store.js';
 import { renderDiffMarkdown, renderDiffText } from '../ui/diff.js';
 import { EXIT } from './output.js';
-import { type GlobalOptions, openPipeline, type PipelineOptions, registry } from './workspace.js';
+import { type GlobalOptions, kindsOf, openPipeline, type PipelineOptions } from './workspace.js';
 
 export interface DiffFlags extends PipelineOptions {
   json?: boolean;
@@ -41,7 +41,7 @@ async function planned(
   const paths = workspacePaths(root);
   const planner = new Planner(
     pipeline,
-    registry,
+    await kindsOf(pipeline),
     new Store(paths.cache),
     new StatCache(paths.statCache),
     root,

@@ -123,7 +123,7 @@ function buildProgram(): Command {
       const pipeline = await openPipeline(o, o);
       const { printStatus } = await import('./status-command.js');
       done(
-        printStatus(pipeline, resolveWorkspace(o).root, targets, {
+        await printStatus(pipeline, resolveWorkspace(o).root, targets, {
           json: o.json === true,
           detail: o.detail === true,
         }),

@@ -14,9 +14,9 @@ import { type RepairReport, repairStore, verifyStore } from '../dag/verify.js';
 import { EXIT, ExitError } from './output.js';
 import {
   type GlobalOptions,
+  kindsOf,
   openPipeline,
   type PipelineOptions,
-  registry,
   resolveWorkspace,
 } from './workspace.js';
 
@@ -111,6 +111,7 @@ export async function verifyCommand(
   let recomputed: Awaited<ReturnType<typeof recomputeStages>> = [];
   if (flags.recompute) {
     const pipeline = await openPipeline(global, flags);
+    const registry = await kindsOf(pipeline);
     recomputed = await withLock(paths.cache, () =>
       recomputeStages({
         workspace: root,

@@ -1,9 +1,9 @@
 /**
  * The loaded pipeline, kept under `cache/pipelines/` keyed by everything loading reads:
- * the file's bytes, how it is named, --profile and --set, the registry's kinds (names,
- * params schemas, inputs) and the engine's built code. A command on an unchanged pipeline
- * then reads one JSON file instead of parsing, validating and expanding it again: the YAML
- * parser and ajv are not even imported. Only a pipeline that loaded without errors is kept,
+ * the file's bytes, how it is named, --profile and --set, and the built code (the engine,
+ * and the kinds whose params schemas, inputs and outputs it checks). A command on an
+ * unchanged pipeline then reads one JSON file instead of parsing, validating and expanding
+ * it again: the YAML parser, ajv and the kinds it does not use are not even imported. Only a pipeline that loaded without errors is kept,
  * and only in a workspace that already has a cache (loading never creates `cache/`).
  */
 import { createHash } from 'node:crypto';
@@ -12,35 +12,39 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Result } from '../dag/diagnostics.js';
 import type { LoadOptions, Pipeline } from '../dag/pipeline-types.js';
-import type { StageRegistry } from '../dag/stage-kind.js';
 import { writeFileAtomic } from '../dag/store.js';
 
 /** Bump when the cached form changes meaning. */
-const FORMAT = 1;
+const FORMAT = 2;
 /** Entries kept (one per profile/--set combination in use, roughly). */
 const KEEP = 16;
 
-const engineDir = fileURLToPath(new URL('../dag/', import.meta.url));
+const builtDir = fileURLToPath(new URL('../', import.meta.url));
 
 /**
- * The engine's built modules as size and mtime: any rebuild or upgrade changes it, so a
- * pipeline expanded by older code is never reused.
+ * The built code as the size and mtime of every module under dist/src: the engine that
+ * expands a pipeline and the kinds whose params schemas, inputs and outputs it checks. Any
+ * rebuild or upgrade changes it, so a pipeline loaded by other code is never reused (nor
+ * are the kinds imported just to key the cache).
  */
-function engineStamp(): string {
-  return fs
-    .readdirSync(engineDir)
-    .filter((f) => f.endsWith('.js'))
+function codeStamp(): string {
+  const files: string[] = [];
+  const walk = (rel: string): void => {
+    for (const entry of fs.readdirSync(path.join(builtDir, rel), { withFileTypes: true })) {
+      const child = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(child);
+      else if (entry.name.endsWith('.js')) files.push(child);
+    }
+  };
+  walk('');
+  return files
     .sort()
     .map((f) => {
-      const s = fs.statSync(path.join(engineDir, f));
+      const s = fs.statSync(path.join(builtDir, f));
       return `${f}:${s.size}:${s.mtimeMs}`;
     })
     .join(',');
 }
-
-/** What loading takes from the registry: each kind's name, params schema, inputs and outputs. */
-const registryShape = (registry: StageRegistry): unknown =>
-  [...registry.values()].map((k) => [k.kind, k.paramsSchema, k.inputs, k.outputs]);
 
 export interface PipelineSource {
   text: string;
@@ -49,14 +53,13 @@ export interface PipelineSource {
   opts: LoadOptions;
 }
 
-export function pipelineCacheKey(source: PipelineSource, registry: StageRegistry, tool: string) {
+export function pipelineCacheKey(source: PipelineSource, tool: string) {
   return createHash('sha256')
     .update(
       JSON.stringify([
         FORMAT,
         tool,
-        engineStamp(),
-        registryShape(registry),
+        codeStamp(),
         source.file,
         source.opts.profile ?? null,
         source.opts.sets ?? [],

@@ -19,9 +19,9 @@ import { expectedBackend } from '../ml/backend-choice.js';
 import { createSink, EXIT, ExitError, uiMode } from './output.js';
 import {
   type GlobalOptions,
+  kindsOf,
   openPipeline,
   type PipelineOptions,
-  registry,
   resolveWorkspace,
   toolVersion,
 } from './workspace.js';
@@ -164,7 +164,7 @@ export async function runCommand(
     const result = await runPipeline({
       workspace: root,
       pipeline,
-      registry,
+      registry: await kindsOf(pipeline),
       targets,
       force: flags.force,
       assumeFresh: flags.assumeFresh,

@@ -14,19 +14,19 @@ import { StateIndex } from '../dag/state-index.js';
 import { Store } from '../dag/store.js';
 import { renderArtifactChanges, renderStatus } from '../ui/status.js';
 import { EXIT, stdoutColor, stdoutWidth } from './output.js';
-import { registry } from './workspace.js';
+import { kindsOf } from './workspace.js';
 
-export function printStatus(
+export async function printStatus(
   pipeline: Pipeline,
   root: string,
   targets: string[],
   opts: { json: boolean; force?: string[]; assumeFresh?: string[]; detail?: boolean },
-): number {
+): Promise<number> {
   const paths = workspacePaths(root);
   const store = new Store(paths.cache);
   const statCache = new StatCache(paths.statCache);
   const index = StateIndex.read(store);
-  const planner = new Planner(pipeline, registry, store, statCache, root, {
+  const planner = new Planner(pipeline, await kindsOf(pipeline), store, statCache, root, {
     force: expandNames(pipeline, opts.force ?? [], '--force'),
     assumeFresh: expandNames(pipeline, opts.assumeFresh ?? [], '--assume-fresh'),
     index,

@@ -1,6 +1,6 @@
 /**
- * What every command needs first: the workspace root, its cache paths, the stage registry
- * and the loaded pipeline. A bad pipeline.yaml, --profile or --set exits 2 before cache/ is
+ * What every command needs first: the workspace root, its cache paths, the loaded pipeline
+ * and the stage kinds it uses. A bad pipeline.yaml, --profile or --set exits 2 before cache/ is
  * touched; a good one is kept in cache/pipelines/ when cache/ exists.
  */
 import * as fs from 'node:fs';
@@ -8,10 +8,9 @@ import * as path from 'node:path';
 import { UserError } from '../dag/diagnostics.js';
 import type { Pipeline } from '../dag/pipeline-types.js';
 import { workspacePaths } from '../dag/run.js';
-import { registry } from '../stages/index.js';
+import type { StageRegistry } from '../dag/stage-kind.js';
+import { loadRegistry } from '../stages/index.js';
 import { cachedPipeline, pipelineCacheKey } from './pipeline-cache.js';
-
-export { registry };
 
 export interface GlobalOptions {
   workspace: string;
@@ -43,9 +42,13 @@ export function resolveWorkspace(opts: GlobalOptions): {
   return { root, paths: workspacePaths(root) };
 }
 
+/** The kinds `pipeline` uses: all a command needs to plan or run it. */
+export const kindsOf = (pipeline: Pipeline): Promise<StageRegistry> =>
+  loadRegistry(pipeline.stages.map((s) => s.kind));
+
 /**
  * The pipeline the options name. An unchanged pipeline comes from `cache/pipelines/`; the
- * loader itself (YAML parser, ajv) is imported only when it has to run.
+ * loader itself (YAML parser, ajv, every stage kind) is imported only when it has to run.
  */
 export async function openPipeline(
   opts: GlobalOptions,
@@ -64,13 +67,18 @@ export async function openPipeline(
     text = fs.readFileSync(file, 'utf8');
   } catch {
     // The loader says why it cannot be read, in its own words.
-    const result = await (await loader()).loadPipelineFile(file, registry, loadOpts, shown);
+    const result = await (await loader()).loadPipelineFile(
+      file,
+      await loadRegistry(),
+      loadOpts,
+      shown,
+    );
     if (!result.ok) throw new UserError(result.error);
     return result.value;
   }
-  const key = pipelineCacheKey({ text, file: shown, opts: loadOpts }, registry, toolVersion());
+  const key = pipelineCacheKey({ text, file: shown, opts: loadOpts }, toolVersion());
   const result = await cachedPipeline(workspacePaths(root).cache, key, async () =>
-    (await loader()).loadPipeline(text, shown, registry, loadOpts),
+    (await loader()).loadPipeline(text, shown, await loadRegistry(), loadOpts),
   );
   if (!result.ok) throw new UserError(result.error);
   return result.value;

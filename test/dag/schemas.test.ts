@@ -6,7 +6,9 @@
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { pipelineSchema } from '../../src/dag/schema.js';
-import { registry } from '../../src/stages/index.js';
+import { loadRegistry } from '../../src/stages/index.js';
+
+const registry = await loadRegistry();
 
 describe('schemas', () => {
   const ajv = new Ajv({ allowUnionTypes: true, strict: false });

@@ -58,7 +58,7 @@ async function planReads(r: Rig): Promise<{ reads: number; willRun: string[] }> 
   const { StateIndex } = await dist<typeof StateIndexModule>('dag/state-index.js');
   const { StatCache } = await dist<typeof StatCacheModule>('dag/stat-cache.js');
   const { Store } = await dist<typeof StoreModule>('dag/store.js');
-  const { registry } = await dist<typeof StagesModule>('stages/index.js');
+  const registry = await (await dist<typeof StagesModule>('stages/index.js')).loadRegistry();
   const loaded = loadPipeline(r.read('pipeline.yaml'), 'pipeline.yaml', registry, { sets: [] });
   if (!loaded.ok) throw new Error('pipeline does not load');
   const store = new Store(r.path('cache'));
