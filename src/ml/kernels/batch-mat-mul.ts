@@ -3,6 +3,9 @@
  * dense-layer gradient) to a scalar C++ loop, and only a plain, unbatched product to
  * XNNPACK. Here a transposed operand is copied into plain layout first (wasm Transpose)
  * and the product runs on the XNNPACK path; batched products are left to the backend.
+ * XNNPACK packs its right operand on every call (it is a new tensor each train step), so
+ * a . bT with a large b (a dense layer's input gradient dy . Wᵀ) runs as (b . aᵀ)ᵀ: the
+ * small a is transposed and packed instead of the weights (at 96x96, a 7056x120 matrix).
  * Must never be registered for a backend other than wasm.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -17,6 +20,28 @@ function plain(backend: BackendWasm, t: tf.TensorInfo, transposed: boolean): tf.
   const flipped = transpose(backend, matrix, [1, 0]);
   release(backend, matrix);
   return flipped;
+}
+
+/** a . bT as (b . aT)T, for unbatched a [.., m, k] and b [.., n, k]. */
+function swapped(backend: BackendWasm, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
+  const aT = plain(backend, a, true);
+  const [n, k] = b.shape.slice(-2) as [number, number];
+  const b3 = reshape(backend, b, [1, n, k]);
+  const aT3 = reshape(backend, aT, [1, ...aT.shape]);
+  const product = callOriginal(
+    backend,
+    tf.BatchMatMul,
+    { a: b3, b: aT3 },
+    { transposeA: false, transposeB: false },
+  );
+  release(backend, aT, b3, aT3);
+  const flat = reshape(backend, product, product.shape.slice(-2));
+  const t = transpose(backend, flat, [1, 0]);
+  release(backend, product, flat);
+  const rank = Math.max(a.shape.length, b.shape.length);
+  const out = reshape(backend, t, [...new Array(rank - 2).fill(1), ...t.shape]);
+  release(backend, t);
+  return out;
 }
 
 function batchMatMul(args: {
@@ -35,6 +60,9 @@ function batchMatMul(args: {
   if (!unbatched || (!transposeA && !transposeB) || a.dtype !== 'float32') {
     return callOriginal(backend, tf.BatchMatMul, args.inputs, args.attrs ?? {});
   }
+  const [m, k] = a.shape.slice(-2) as [number, number];
+  const n = b.shape[b.shape.length - 2] as number;
+  if (transposeB && !transposeA && n * k > m * (k + n)) return swapped(backend, a, b);
   const a2 = plain(backend, a, transposeA === true);
   const b2 = plain(backend, b, transposeB === true);
   const product = callOriginal(
