@@ -9,10 +9,14 @@ afterEach(() => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function open(): { prov: Provenance; file: string } {
+function dbFile(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advrob-prov-'));
   dirs.push(dir);
-  const file = path.join(dir, 'provenance.db');
+  return path.join(dir, 'provenance.db');
+}
+
+function open(): { prov: Provenance; file: string } {
+  const file = dbFile();
   return { prov: new Provenance(file), file };
 }
 
@@ -116,5 +120,51 @@ describe('Provenance lineage of cached executions', () => {
       again.prepare(`SELECT name FROM sqlite_master WHERE name = 'executions_own_lineage'`).get(),
     ).toBeDefined();
     again.close();
+  });
+});
+
+describe('Provenance', () => {
+  it('keeps facts with executions and finds producers of digests, also in an older db', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    const file = dbFile();
+    const old = new Database(file);
+    old.exec(`CREATE TABLE executions (
+      id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, stage_id TEXT NOT NULL,
+      kind TEXT NOT NULL, key TEXT, status TEXT NOT NULL, started_at INTEGER NOT NULL,
+      ended_at INTEGER NOT NULL, duration_ms INTEGER NOT NULL, log_path TEXT,
+      params TEXT NOT NULL, output_tree TEXT)`);
+    old.close();
+    const prov = new Provenance(file);
+    startRun(prov, 'r1');
+    prov.recordExecutions([
+      {
+        runId: 'r1',
+        stageId: 'train[a,0]',
+        kind: 'train',
+        key: 'k1',
+        status: 'ran',
+        startedAt: 10,
+        endedAt: 25,
+        logPath: null,
+        params: { lr: 0.1 },
+        outputTree: 't1',
+        facts: { backend: 'wasm' },
+        inputs: [{ label: 'data=fetch', digest: 'd0', sourceStage: 'fetch', sourceKey: 'k0' }],
+        outputs: [{ path: 'model.json', digest: 'm1', size: 3 }],
+      },
+    ]);
+    prov.finishRun('r1', 'success', 30);
+    const producer = prov.producerOf('m1');
+    expect(producer).toMatchObject({
+      stage_id: 'train[a,0]',
+      duration_ms: 15,
+      params: '{"lr":0.1}',
+    });
+    expect(JSON.parse(producer?.facts ?? '')).toEqual({ backend: 'wasm' });
+    expect(prov.inputsOf(producer?.id ?? -1)).toMatchObject([
+      { digest: 'd0', source_stage: 'fetch', source_key: 'k0' },
+    ]);
+    expect(prov.runs(5)).toMatchObject([{ id: 'r1', status: 'success', ended_at: 30 }]);
+    prov.close();
   });
 });
