@@ -7,7 +7,7 @@
  * multiply-add). Four lanes at a time; a tail of 1-3 elements one lane at a time through
  * the same vector code with single-lane loads and stores. Pure: builds bytes only.
  */
-import { Body, type Local } from './wasm-binary.js';
+import { Body, type Local, named } from './wasm-binary.js';
 
 /** Parameters, in order: byte addresses, the element count, then the six constants as
  * the bit patterns of their float32 values. */
@@ -30,19 +30,19 @@ export const ADAM_PARAMS = [
 
 export function adamBody(): Body {
   const b = new Body(ADAM_PARAMS.length, 2, 9);
-  const p = Object.fromEntries(ADAM_PARAMS.map((n, i) => [n, i])) as Record<
-    (typeof ADAM_PARAMS)[number],
-    Local
-  >;
+  const p = named(ADAM_PARAMS, (i) => i);
   const [vectors, tail] = [b.i32(), b.i32()];
-  const [b1, c1, b2, c2, lr, eps, m, v, t] = Array.from({ length: 9 }, () => b.v128()) as Local[];
+  const { b1, c1, b2, c2, lr, eps, m, v, t } = named(
+    ['b1', 'c1', 'b2', 'c2', 'lr', 'eps', 'm', 'v', 't'] as const,
+    () => b.v128(),
+  );
   const consts: [Local, Local][] = [
-    [b1 as Local, p.beta1],
-    [c1 as Local, p.oneMinusBeta1],
-    [b2 as Local, p.beta2],
-    [c2 as Local, p.oneMinusBeta2],
-    [lr as Local, p.lrT],
-    [eps as Local, p.epsilon],
+    [b1, p.beta1],
+    [c1, p.oneMinusBeta1],
+    [b2, p.beta2],
+    [c2, p.oneMinusBeta2],
+    [lr, p.lrT],
+    [eps, p.epsilon],
   ];
   for (const [local, param] of consts) b.get(param).splatBits().set(local);
 
@@ -50,38 +50,22 @@ export function adamBody(): Body {
   const update = (lanes: 1 | 4) => {
     const load = (at: Local) => b.loadFrom(at, lanes);
     // m' = m*b1 + g*c1
-    load(p.m)
-      .get(b1 as Local)
-      .f32x4Mul();
-    load(p.g)
-      .get(c1 as Local)
-      .f32x4Mul();
-    b.f32x4Add().set(m as Local);
+    load(p.m).get(b1).f32x4Mul();
+    load(p.g).get(c1).f32x4Mul();
+    b.f32x4Add().set(m);
     // v' = v*b2 + (g*g)*c2
-    load(p.v)
-      .get(b2 as Local)
-      .f32x4Mul();
+    load(p.v).get(b2).f32x4Mul();
     load(p.g);
-    load(p.g)
-      .f32x4Mul()
-      .get(c2 as Local)
-      .f32x4Mul();
-    b.f32x4Add().set(v as Local);
+    load(p.g).f32x4Mul().get(c2).f32x4Mul();
+    b.f32x4Add().set(v);
     // p' = p - (m'*lrT) / (sqrt(v') + eps)
     load(p.p);
-    b.get(m as Local)
-      .get(lr as Local)
-      .f32x4Mul();
-    b.get(v as Local)
-      .f32x4Sqrt()
-      .get(eps as Local)
-      .f32x4Add();
-    b.f32x4Div()
-      .f32x4Sub()
-      .set(t as Local);
-    b.storeTo(p.pOut, t as Local, lanes);
-    b.storeTo(p.mOut, m as Local, lanes);
-    b.storeTo(p.vOut, v as Local, lanes);
+    b.get(m).get(lr).f32x4Mul();
+    b.get(v).f32x4Sqrt().get(eps).f32x4Add();
+    b.f32x4Div().f32x4Sub().set(t);
+    b.storeTo(p.pOut, t, lanes);
+    b.storeTo(p.mOut, m, lanes);
+    b.storeTo(p.vOut, v, lanes);
     for (const ptr of pointers) b.inc(ptr, 4 * lanes);
   };
 

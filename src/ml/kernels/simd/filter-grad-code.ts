@@ -8,7 +8,7 @@
  * loop so that one image's x and dy stay in cache across all passes. Generated per
  * (vectors, lanes of the last vector, row count): pure, builds bytes only.
  */
-import { Body, type Local } from './wasm-binary.js';
+import { Body, type Local, named } from './wasm-binary.js';
 
 /** Parameters, in order, of every generated function (byte addresses and byte strides). */
 export const FILTER_GRAD_PARAMS = [
@@ -47,13 +47,11 @@ export function filterGradBody(shape: FilterGradShape): Body {
   const r = rowsPerPass(nv);
   const params = FILTER_GRAD_PARAMS.length;
   const b = new Body(params, 12, r * nv + nv + 1);
-  const p = Object.fromEntries(FILTER_GRAD_PARAMS.map((n, i) => [n, i])) as Record<
-    (typeof FILTER_GRAD_PARAMS)[number],
-    Local
-  >;
-  const [img, kh, pass, oy, ox, xk, xj, accp, py, px, qd] = Array.from({ length: 11 }, () =>
-    b.i32(),
-  ) as [Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local];
+  const p = named(FILTER_GRAD_PARAMS, (i) => i);
+  const { img, kh, pass, oy, ox, xk, xj, accp, py, px, qd } = named(
+    ['img', 'kh', 'pass', 'oy', 'ox', 'xk', 'xj', 'accp', 'py', 'px', 'qd'] as const,
+    () => b.i32(),
+  );
   const passes = b.i32();
   const sums = Array.from({ length: r * nv }, () => b.v128());
   const d = Array.from({ length: nv }, () => b.v128());

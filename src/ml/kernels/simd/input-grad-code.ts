@@ -8,7 +8,7 @@
  * per row block and serves all of them. The output rows are `blocks * vectors * 4` wide
  * (the caller crops). Generated per (vectors, filter width): pure, builds bytes only.
  */
-import { Body, type Local } from './wasm-binary.js';
+import { Body, type Local, named } from './wasm-binary.js';
 
 /** Parameters, in order, of every generated function (byte addresses and byte strides). */
 export const INPUT_GRAD_PARAMS = [
@@ -39,26 +39,11 @@ export function vectorsPerBlock(width: number): number {
 export function inputGradBody(vectors: number, filterWidth: number): Body {
   const params = INPUT_GRAD_PARAMS.length;
   const b = new Body(params, 12, vectors + 1);
-  const p = Object.fromEntries(INPUT_GRAD_PARAMS.map((n, i) => [n, i])) as Record<
-    (typeof INPUT_GRAD_PARAMS)[number],
-    Local
-  >;
-  const [img, c, iy, blk, co, a, wc, prow, pblk, pw, pco, pa] = Array.from({ length: 12 }, () =>
-    b.i32(),
-  ) as Local[] as [
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-  ];
+  const p = named(INPUT_GRAD_PARAMS, (i) => i);
+  const { img, c, iy, blk, co, a, wc, prow, pblk, pw, pco, pa } = named(
+    ['img', 'c', 'iy', 'blk', 'co', 'a', 'wc', 'prow', 'pblk', 'pw', 'pco', 'pa'] as const,
+    () => b.i32(),
+  );
   const sums = Array.from({ length: vectors }, () => b.v128());
   const s = b.v128();
 

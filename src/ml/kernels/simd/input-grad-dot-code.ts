@@ -9,7 +9,7 @@
  * range), so none of the zero padding a forward-correlation formulation multiplies is
  * computed. Generated per (input channels, vectors, lanes of the last vector): pure.
  */
-import { Body, type Local } from './wasm-binary.js';
+import { Body, type Local, named } from './wasm-binary.js';
 
 /** Parameters, in order (byte addresses and byte strides). */
 export const INPUT_GRAD_DOT_PARAMS = [
@@ -31,13 +31,11 @@ export const MAX_REGISTERS = 13;
 
 export function inputGradDotBody(channels: number, vectors: number, lastLanes: number): Body {
   const b = new Body(INPUT_GRAD_DOT_PARAMS.length, 11, channels + vectors);
-  const p = Object.fromEntries(INPUT_GRAD_DOT_PARAMS.map((n, i) => [n, i])) as Record<
-    (typeof INPUT_GRAD_DOT_PARAMS)[number],
-    Local
-  >;
-  const [img, iy, ix, kh, kw, prow, pcol, pdyR, pwR, pdy, pw] = Array.from({ length: 11 }, () =>
-    b.i32(),
-  ) as Local[] as [Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local];
+  const p = named(INPUT_GRAD_DOT_PARAMS, (i) => i);
+  const { img, iy, ix, kh, kw, prow, pcol, pdyR, pwR, pdy, pw } = named(
+    ['img', 'iy', 'ix', 'kh', 'kw', 'prow', 'pcol', 'pdyR', 'pwR', 'pdy', 'pw'] as const,
+    () => b.i32(),
+  );
   const sums = Array.from({ length: channels }, () => b.v128());
   const d = Array.from({ length: vectors }, () => b.v128());
   const co4 = 4 * ((vectors - 1) * 4 + lastLanes); // bytes per dy position / filter channel

@@ -6,7 +6,7 @@
  * cpu backend's `v > best` scan, NaN skipped; a window of only NaN or -Infinity gets
  * nothing, as there. Generated per channel count: pure, builds bytes only.
  */
-import { Body, type Local } from './wasm-binary.js';
+import { Body, type Local, named } from './wasm-binary.js';
 
 /** Parameters, in order (byte addresses and byte strides). */
 export const MAX_POOL_GRAD_PARAMS = [
@@ -24,14 +24,15 @@ export function maxPoolGradBody(channels: number): Body {
   const nv = Math.ceil(channels / 4);
   const lastLanes = channels - 4 * (nv - 1);
   const b = new Body(MAX_POOL_GRAD_PARAMS.length, 10, 11);
-  const p = Object.fromEntries(MAX_POOL_GRAD_PARAMS.map((n, i) => [n, i])) as Record<
-    (typeof MAX_POOL_GRAD_PARAMS)[number],
-    Local
-  >;
-  const [img, r, q, prow, drow, px, pd, px2, pd2, pg] = Array.from({ length: 10 }, () =>
-    b.i32(),
-  ) as [Local, Local, Local, Local, Local, Local, Local, Local, Local, Local];
-  const [ninf, m, valid, taken, e, g] = Array.from({ length: 6 }, () => b.v128()) as Local[];
+  const p = named(MAX_POOL_GRAD_PARAMS, (i) => i);
+  const { img, r, q, prow, drow, px, pd, px2, pd2, pg } = named(
+    ['img', 'r', 'q', 'prow', 'drow', 'px', 'pd', 'px2', 'pd2', 'pg'] as const,
+    () => b.i32(),
+  );
+  const { ninf, m, valid, taken, e, g } = named(
+    ['ninf', 'm', 'valid', 'taken', 'e', 'g'] as const,
+    () => b.v128(),
+  );
   const corners = Array.from({ length: 4 }, () => b.v128());
   const step = 4 * channels;
   // Window corners in row-major order: [row pointer, byte offset past it].
@@ -50,44 +51,32 @@ export function maxPoolGradBody(channels: number): Body {
 
   const vector = (v: number) => {
     const lanes = v === nv - 1 ? lastLanes : 4;
-    b.get(ninf as Local).set(m as Local);
+    b.get(ninf).set(m);
     for (const [i, [ptr, off]] of at.entries()) {
       const corner = corners[i] as Local;
       b.loadFrom(ptr, lanes, off + 16 * v).set(corner);
-      b.get(m as Local)
-        .get(corner)
-        .f32x4Pmax()
-        .set(m as Local);
+      b.get(m).get(corner).f32x4Pmax().set(m);
     }
-    b.get(m as Local)
-      .get(ninf as Local)
-      .f32x4Gt()
-      .set(valid as Local);
-    b.zero().set(taken as Local);
-    b.loadFrom(pg, lanes, 16 * v).set(g as Local);
+    b.get(m).get(ninf).f32x4Gt().set(valid);
+    b.zero().set(taken);
+    b.loadFrom(pg, lanes, 16 * v).set(g);
     for (const [i, [ptr, off]] of out.entries()) {
       // e = (corner == max) & valid & ~taken; taken |= e; dx = dy & e
       b.get(corners[i] as Local)
-        .get(m as Local)
+        .get(m)
         .f32x4Eq()
-        .get(valid as Local)
+        .get(valid)
         .and()
-        .get(taken as Local)
+        .get(taken)
         .andNot()
-        .set(e as Local);
-      b.get(taken as Local)
-        .get(e as Local)
-        .or()
-        .set(taken as Local);
-      b.get(g as Local)
-        .get(e as Local)
-        .and()
-        .set(e as Local);
-      b.storeTo(ptr, e as Local, lanes, off + 16 * v);
+        .set(e);
+      b.get(taken).get(e).or().set(taken);
+      b.get(g).get(e).and().set(e);
+      b.storeTo(ptr, e, lanes, off + 16 * v);
     }
   };
 
-  b.splatConst(Number.NEGATIVE_INFINITY).set(ninf as Local);
+  b.splatConst(Number.NEGATIVE_INFINITY).set(ninf);
   b.get(p.dy).set(pg);
   b.repeat(img, p.images, () => {
     b.get(p.x).set(prow);

@@ -52,6 +52,15 @@ function vec(items: number[][]): number[] {
 /** A local variable index. Parameters come first, then i32 locals, then v128 locals. */
 export type Local = number;
 
+/** One local per name, each from `make` (given its position): `(i) => i` names the
+ * parameters, `() => body.i32()` makes fresh locals. */
+export function named<N extends string>(
+  names: readonly N[],
+  make: (i: number) => Local,
+): Record<N, Local> {
+  return Object.fromEntries(names.map((n, i) => [n, make(i)])) as Record<N, Local>;
+}
+
 /**
  * The body of one function, written as a stack machine. Memory offsets are in bytes and
  * are immediate (`offset`) where the instruction allows, which costs nothing at run time.
