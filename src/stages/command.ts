@@ -3,12 +3,13 @@
  * directory as cwd. Declared `deps` are workspace files hashed into the key by the engine;
  * declared `outs` are what the command must leave in the output directory. It never writes
  * anywhere but its output directory and never keeps files it was not asked to declare. It
- * runs inside the engine's process (`inProcess`): a stage costs a shell, not a Node start.
+ * runs inside the engine's process (`inProcess`): a stage costs a shell, not a Node start
+ * (started off the engine's thread, see shell.ts).
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defineStage } from '../dag/stage-kind.js';
+import { runShell } from './shell.js';
 
 interface CommandParams {
   [key: string]: string | string[] | Record<string, string>;
@@ -109,75 +110,3 @@ export const command = defineStage<CommandParams>({
       );
   },
 });
-
-const KILL_GRACE_MS = 3000;
-
-/** Process groups of the shells still running, killed if this process exits first. */
-const running = new Set<number>();
-let exitHookInstalled = false;
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-/**
- * `sh -c cmd` in its own process group, so an abort reaches everything the shell started:
- * SIGTERM first, SIGKILL if it is still there after a grace period.
- */
-function runShell(
-  cmd: string,
-  opts: {
-    cwd: string;
-    env: NodeJS.ProcessEnv;
-    output: (stream: 'stdout' | 'stderr', chunk: string) => void;
-    signal: AbortSignal;
-  },
-): Promise<{ code: number | null; signal: string | null }> {
-  if (!exitHookInstalled) {
-    process.once('exit', () => {
-      for (const pid of running) killGroup(pid, 'SIGTERM');
-    });
-    exitHookInstalled = true;
-  }
-  const child = spawn('/bin/sh', ['-c', cmd], {
-    cwd: opts.cwd,
-    env: opts.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  const pid = child.pid;
-  if (pid !== undefined) running.add(pid);
-  for (const stream of ['stdout', 'stderr'] as const) {
-    child[stream].setEncoding('utf8');
-    child[stream].on('data', (chunk: string) => opts.output(stream, chunk));
-  }
-  let killTimer: NodeJS.Timeout | undefined;
-  const abort = (): void => {
-    if (pid === undefined || killTimer !== undefined) return;
-    killGroup(pid, 'SIGTERM');
-    killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), KILL_GRACE_MS);
-    killTimer.unref();
-  };
-  if (opts.signal.aborted) abort();
-  else opts.signal.addEventListener('abort', abort, { once: true });
-  // 'close', not 'exit': the shell's output has been read to its end by then.
-  return new Promise((resolve, reject) => {
-    const settle = (): void => {
-      clearTimeout(killTimer);
-      opts.signal.removeEventListener('abort', abort);
-      if (pid !== undefined) running.delete(pid);
-    };
-    child.once('error', (err) => {
-      settle();
-      reject(err);
-    });
-    child.once('close', (code, signal) => {
-      settle();
-      resolve({ code, signal });
-    });
-  });
-}

@@ -1,0 +1,56 @@
+import * as os from 'node:os';
+import { describe, expect, test } from 'vitest';
+import type * as ShellModule from '../../src/stages/shell.js';
+
+// The built module: its worker thread is dist/src/stages/shell-worker.js.
+const { runShell } = (await import(
+  new URL('../../dist/src/stages/shell.js', import.meta.url).href
+)) as typeof ShellModule;
+
+function shell(cmd: string, signal = new AbortController().signal) {
+  const chunks: string[] = [];
+  const done = runShell(cmd, {
+    cwd: os.tmpdir(),
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ONLY: 'this' },
+    output: (stream, chunk) => chunks.push(`${stream}:${chunk}`),
+    signal,
+  });
+  return { chunks, done };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('runShell (command stages, started by a worker thread)', () => {
+  test('relays both streams and the exit code; the environment is exactly the one given', async () => {
+    const { chunks, done } = shell('test -z "$HOME" && echo "$ONLY"; echo oops >&2; exit 3');
+    expect(await done).toEqual({ code: 3, signal: null });
+    expect(chunks.sort()).toEqual(['stderr:oops\n', 'stdout:this\n']);
+  });
+
+  test('an abort before the shell has started still stops it', async () => {
+    const abort = new AbortController();
+    abort.abort();
+    const { done } = shell('sleep 30', abort.signal);
+    expect(await done).toEqual({ code: null, signal: 'SIGTERM' });
+  });
+
+  test('an abort reaches what the shell started (its process group)', async () => {
+    const abort = new AbortController();
+    const { chunks, done } = shell('sleep 30 & echo $!; wait', abort.signal);
+    while (chunks.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const sleeper = Number(chunks[0]?.replace('stdout:', ''));
+    expect(alive(sleeper)).toBe(true);
+    abort.abort();
+    expect((await done).signal).toBe('SIGTERM');
+    for (let i = 0; i < 100 && alive(sleeper); i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(alive(sleeper)).toBe(false);
+  });
+});
