@@ -116,3 +116,13 @@ stages:
 `,
   'notes.txt': 'one\ntwo\nthree\n',
 };
+
+/** Whether a process exists (a zombie not yet reaped counts). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import { describe, expect, test } from 'vitest';
 import type * as ShellModule from '../../src/stages/shell.js';
+import { alive } from './rig.js';
 
 // The built module: its worker thread is dist/src/stages/shell-worker.js.
 const { runShell } = (await import(
@@ -16,15 +17,6 @@ function shell(cmd: string, signal = new AbortController().signal) {
     signal,
   });
   return { chunks, done };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('runShell (command stages, started by a worker thread)', () => {

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
-import { cliPath, finished, Rig } from '../engine/rig.js';
+import { alive, cliPath, finished, Rig } from '../engine/rig.js';
 
 // strace can hold every fsync for a while (`inject=fsync:delay_enter`), which widens the
 // moment a stage is being stored to a second: its objects, manifest and record are written
@@ -35,15 +35,6 @@ async function until(what: string, ready: () => boolean): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`never saw ${what}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('a kill while a stage is being stored', () => {
