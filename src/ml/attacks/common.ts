@@ -283,15 +283,28 @@ export function countTrue(mask: ArrayLike<boolean | number>): number {
 }
 
 /**
- * Per example: rows of `a` where `take[i]` is set, rows of `b` elsewhere. Copies rows in JS:
- * tf.where broadcasts a [n,1,1,1] mask with the wasm Tile kernel, a scalar loop that cost more
- * than the model's forward pass on a batch of 32.
+ * Whether tensors live in this process's memory (wasm, cpu, tfjs-node), where reading one
+ * back is a copy: there rows are moved in JS, because those backends' Gather and Tile
+ * kernels are scalar loops that cost more than the model on a batch of 32. A GPU backend
+ * keeps the tensor ops (a synchronous read from it is slow, and impossible under Node).
  */
+function onHost(): boolean {
+  const name = tf.getBackend();
+  return name === 'wasm' || name === 'cpu' || name === 'tensorflow';
+}
+
+/** Per example: rows of `a` where `take[i]` is set, rows of `b` elsewhere. */
 export function selectRows(
   take: ArrayLike<boolean | number>,
   a: tf.Tensor4D,
   b: tf.Tensor4D,
 ): tf.Tensor4D {
+  if (!onHost()) {
+    return tf.tidy(() => {
+      const flags = Uint8Array.from(take as ArrayLike<number>, (v) => (v ? 1 : 0));
+      return tf.where(tf.tensor4d(flags, [take.length, 1, 1, 1], 'bool'), a, b) as tf.Tensor4D;
+    });
+  }
   const size = a.size / a.shape[0];
   const out = Float32Array.from(b.dataSync() as Float32Array);
   const from = a.dataSync() as Float32Array;
@@ -303,6 +316,9 @@ export function selectRows(
 
 /** Rows `rows` of t, in that order (a copy; float32 tensors). */
 export function takeRows(t: tf.Tensor4D, rows: ArrayLike<number>): tf.Tensor4D {
+  if (!onHost()) {
+    return tf.tidy(() => tf.gather(t, tf.tensor1d(Int32Array.from(rows), 'int32')));
+  }
   const size = t.size / t.shape[0];
   const from = t.dataSync() as Float32Array;
   const out = new Float32Array(rows.length * size);
@@ -315,11 +331,22 @@ export function takeRows(t: tf.Tensor4D, rows: ArrayLike<number>): tf.Tensor4D {
 
 /** A copy of `t` whose rows `rows` are the rows of `values`, in that order. */
 export function putRows(t: tf.Tensor4D, rows: ArrayLike<number>, values: tf.Tensor4D): tf.Tensor4D {
+  if (rows.length === 0) return tf.clone(t);
+  if (!onHost()) {
+    const take = new Uint8Array(t.shape[0]);
+    const source = new Int32Array(t.shape[0]);
+    for (let r = 0; r < rows.length; r++) {
+      take[rows[r] as number] = 1;
+      source[rows[r] as number] = r;
+    }
+    return tf.tidy(() => selectRows(take, tf.gather(values, tf.tensor1d(source, 'int32')), t));
+  }
   const size = t.size / t.shape[0];
   const out = Float32Array.from(t.dataSync() as Float32Array);
   const v = values.dataSync() as Float32Array;
-  for (let r = 0; r < rows.length; r++)
+  for (let r = 0; r < rows.length; r++) {
     out.set(v.subarray(r * size, (r + 1) * size), (rows[r] as number) * size);
+  }
   return tf.tensor4d(out, t.shape);
 }
 
