@@ -20,6 +20,7 @@ import {
   inputGradXnnpack,
 } from '../../src/ml/kernels/conv2d-backprop-input.js';
 import { WASM_KERNELS } from '../../src/ml/kernels/register.js';
+import { callOriginal } from '../../src/ml/kernels/wasm-ops.js';
 
 type Shape4 = [number, number, number, number];
 type Padding = 'valid' | 'same';
@@ -216,6 +217,7 @@ describe('wasm kernel registration', () => {
         'Identity',
         'MaxPoolGrad',
         'Sign',
+        'Sum',
       ].sort(),
     );
   });
@@ -342,6 +344,48 @@ describe('Conv2DBackpropInput: both SIMD codes and the XNNPACK formulation (wasm
         backend.disposeData(out.dataId);
       }
       tf.dispose([dyt, wt]);
+    });
+  }
+});
+
+describe('Sum (wasm)', () => {
+  const cases: Array<{ shape: number[]; axis: number[]; keepDims?: boolean }> = [
+    { shape: [2, 3, 4, 6], axis: [0, 1, 2] },
+    { shape: [5, 120], axis: [0] }, // column blocks of 32, 32, 32, 24
+    { shape: [7, 3], axis: [0], keepDims: true },
+    { shape: [3, 2, 9], axis: [1, 0] },
+    { shape: [4, 1], axis: [-2] },
+    { shape: [2, 3, 5], axis: [1] }, // not all-but-last: the backend's own kernel
+    { shape: [6], axis: [0] },
+  ];
+  for (const [i, c] of cases.entries()) {
+    it(`matches a float64 sum and wasm's own kernel: ${c.shape.join('x')} axis ${c.axis}`, () => {
+      const backend = tf.backend() as BackendWasm;
+      const data = values(size(c.shape), 61 + i).map((v) => v * 10 ** (i % 4));
+      const x = tf.tensor(data, c.shape);
+      const attrs = { axis: c.axis, keepDims: c.keepDims ?? false };
+      const ours = tf.engine().runKernel('Sum', { x }, attrs) as tf.Tensor;
+      const own = callOriginal(backend, 'Sum', { x }, attrs);
+      expect(ours.shape).toEqual(own.shape);
+      expectClose(ours.dataSync(), backend.readSync(own.dataId) as Float32Array, 1e-5);
+      const keep = (t: number) => c.axis.every((a) => (a + c.shape.length) % c.shape.length !== t);
+      const outDims = c.shape.map((d, t) => (keep(t) ? d : 1));
+      const expected = new Float64Array(size(outDims));
+      for (let k = 0; k < data.length; k++) {
+        let rest = k;
+        let o = 0;
+        for (let t = c.shape.length - 1, oscale = 1; t >= 0; t--) {
+          const d = c.shape[t] as number;
+          const at = rest % d;
+          rest = Math.floor(rest / d);
+          if (keep(t)) o += at * oscale;
+          oscale *= outDims[t] as number;
+        }
+        expected[o] = (expected[o] as number) + (data[k] as number);
+      }
+      expectClose(ours.dataSync(), expected, 1e-5);
+      backend.disposeData(own.dataId);
+      tf.dispose([x, ours]);
     });
   }
 });

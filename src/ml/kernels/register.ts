@@ -11,6 +11,7 @@ import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { identityConfig } from './identity.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { signConfig } from './sign.js';
+import { sumConfig } from './sum.js';
 import { originalKernel, saveOriginal } from './wasm-ops.js';
 import { webgpuMaxPoolGradConfig } from './webgpu-max-pool-grad.js';
 
@@ -23,6 +24,7 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   signConfig,
   identityConfig,
   adamUpdateConfig,
+  sumConfig,
 ];
 
 /** Registers WASM_KERNELS for 'wasm'; returns their names. */
