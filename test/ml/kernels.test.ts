@@ -212,6 +212,7 @@ describe('wasm kernel registration', () => {
       [
         'AdvrobAdamUpdate',
         'BatchMatMul',
+        'Cast',
         'Conv2DBackpropFilter',
         'Conv2DBackpropInput',
         'Identity',
@@ -236,6 +237,20 @@ describe('Identity (wasm)', () => {
     y.dispose();
     expect(Array.from(z.dataSync())).toEqual(Array.from(Float32Array.of(1.5, -2, 3e-30, 4)));
     z.dispose();
+  });
+
+  it('Cast to the same dtype shares too; real conversions convert', () => {
+    const backend = tf.backend() as BackendWasm;
+    const x = tf.tensor1d([1.75, -2.5, 3]);
+    const same = tf.cast(x, 'float32');
+    expect(backend.getMemoryOffset(same.dataId)).toBe(backend.getMemoryOffset(x.dataId));
+    const ints = tf.cast(x, 'int32');
+    expect(ints.dtype).toBe('int32');
+    expect(Array.from(ints.dataSync())).toEqual([1, -2, 3]);
+    expect(Array.from(tf.cast(ints, 'float32').dataSync())).toEqual([1, -2, 3]);
+    x.dispose();
+    expect(Array.from(same.dataSync())).toEqual([1.75, -2.5, 3]);
+    tf.dispose([same, ints]);
   });
 
   it('keeps strings on the backend kernel', () => {

@@ -8,7 +8,7 @@ import { adamUpdateConfig } from './adam-update.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
-import { identityConfig } from './identity.js';
+import { castConfig, identityConfig } from './identity.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { signConfig } from './sign.js';
 import { sumConfig } from './sum.js';
@@ -23,6 +23,7 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   batchMatMulConfig,
   signConfig,
   identityConfig,
+  castConfig,
   adamUpdateConfig,
   sumConfig,
 ];
