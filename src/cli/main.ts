@@ -294,6 +294,14 @@ function report(err: unknown, verbose: boolean): number {
   return EXIT.failed;
 }
 
+// A reader that stops early (`advrob-dag dag --format dot | head`) closes the pipe: that is
+// the reader's choice, not an error, so the command ends quietly, as Unix tools do on SIGPIPE.
+// `run` listens too and stops in order instead (its own listener decides the exit code).
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  if (process.stdout.listenerCount('error') === 1) process.exit(EXIT.ok);
+});
+
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (err) {

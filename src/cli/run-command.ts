@@ -1,8 +1,8 @@
 /**
  * `advrob-dag run`: loads the pipeline (exit 2 on bad input, nothing written), takes the
- * workspace lock (exit 3 when held), runs with the chosen UI, and turns Ctrl-C/SIGTERM into
- * an orderly stop: `run-interrupting`, abort the stage processes, store nothing half-done,
- * exit 130. A second Ctrl-C exits at once.
+ * workspace lock (exit 3 when held), runs with the chosen UI, and turns Ctrl-C/SIGTERM (or a
+ * reader closing its stdout) into an orderly stop: `run-interrupting`, abort the stage
+ * processes, store nothing half-done, exit 130. A second Ctrl-C exits at once.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -142,8 +142,10 @@ export async function runCommand(
     sink.emit({ type: 'run-interrupting', time: Date.now(), signal });
     controller.abort();
   };
+  const onClosedOutput = (): void => onSignal('SIGPIPE');
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.stdout.on('error', onClosedOutput);
   const runId = newRunId();
   const slurm =
     executorName === 'slurm'
@@ -198,5 +200,6 @@ export async function runCommand(
     await sink.close?.();
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
+    process.stdout.removeListener('error', onClosedOutput);
   }
 }
