@@ -58,6 +58,8 @@ export interface Pipeline {
   runtime: RuntimeSettings;
   /** Stage name -> when its failed stages run again; never part of a key. */
   retry: Record<string, RetryPolicy>;
+  /** Stage name -> its `priority:` where set: among ready stages, higher starts first; never part of a key. */
+  priority: Record<string, number>;
   /** Topological order: every stage appears after all stages it reads from. */
   stages: ConcreteStage[];
   /** name -> ids of its expansions (a non-foreach stage maps to [its id]). */

@@ -139,6 +139,11 @@ export function loadPipeline(
         retryPolicy(stage, doc.value.runtime ?? {}),
       ]),
     ),
+    priority: Object.fromEntries(
+      Object.entries(doc.value.stages).flatMap(([name, stage]) =>
+        stage.priority === undefined ? [] : [[name, stage.priority]],
+      ),
+    ),
     stages: graph.stages,
     groups: graph.groups,
   });

@@ -219,8 +219,11 @@ export async function runPipeline(
     keys.set(stage.id, state.key);
     if (state.status === 'fresh') return recordCached(ctx, stage, state, t0);
     const kind = planner.kindOf(stage);
-    const result = await scheduler.run(kind.resources, stop.signal, (release) =>
-      executeStage(ctx, stage, state, release),
+    const result = await scheduler.run(
+      kind.resources,
+      stop.signal,
+      (release) => executeStage(ctx, stage, state, release),
+      pipeline.priority[stage.name],
     );
     return result ?? { ok: false, failedDependency: undefined };
   };

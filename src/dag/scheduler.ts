@@ -1,6 +1,7 @@
 /**
- * Runs stage tasks in parallel under resource tokens: at most `jobs` at once (p-queue), and
- * the cpu/gpu/memory a kind declares are held while it runs. A need larger than the whole
+ * Runs stage tasks in parallel under resource tokens: at most `jobs` at once (p-queue, which
+ * starts waiting tasks by priority, then in order of arrival), and the cpu/gpu/memory a
+ * kind declares are held while it runs. A need larger than the whole
  * capacity is clamped to it, so such a stage runs alone instead of never. Knows nothing of
  * stages beyond their needs; it never starts a task after the run was aborted.
  */
@@ -83,6 +84,7 @@ export class Scheduler {
     needs: ResourceNeeds | undefined,
     signal: AbortSignal,
     task: (release: () => void) => Promise<T>,
+    priority = 0,
   ): Promise<T | undefined> {
     const need = this.clamp(needs);
     return new Promise((resolve, reject) => {
@@ -108,6 +110,7 @@ export class Scheduler {
             };
             start().then(resolve, reject).finally(freeSlot);
           }),
+        { priority },
       );
     });
   }

@@ -102,6 +102,11 @@ const stage: JsonObject = {
         'kind command: shell commands whose output identifies a tool it uses (python3 --version), run once per run; their output enters the key.',
     },
     ...retryFields,
+    priority: {
+      type: 'integer',
+      description:
+        'Which of the stages ready at the same time starts first (higher first; default 0). Scheduling only: never part of a key.',
+    },
   },
   required: ['kind'],
   additionalProperties: false,
@@ -155,6 +160,7 @@ export interface StageDocument {
   tools?: string[];
   retries?: number;
   retry_on?: RetryableCause[];
+  priority?: number;
 }
 
 /** pipeline.yaml after schema validation. */

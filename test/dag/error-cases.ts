@@ -208,7 +208,7 @@ export const errorCases: ErrorCase[] = [
     yaml: y(...head, '  train:', '    kidn: train'),
     expected: [
       "pipeline.yaml:20:3: stages.train: missing required key 'kind'",
-      "pipeline.yaml:21:5: stages.train: unknown key 'kidn'; expected one of kind, params, inputs, foreach, deps, cmd, outs, env, tools, retries, retry_on (did you mean 'kind'?)",
+      "pipeline.yaml:21:5: stages.train: unknown key 'kidn'; expected one of kind, params, inputs, foreach, deps, cmd, outs, env, tools, retries, retry_on, priority (did you mean 'kind'?)",
     ],
   },
   {

@@ -54,6 +54,19 @@ const experiment = y(
 );
 
 describe('loadPipeline', () => {
+  test("reads each stage name's priority apart from its stages, which it leaves as they were", () => {
+    const plain = y(
+      'version: 1',
+      'stages:',
+      '  a: { kind: command, cmd: "true", foreach: { i: { range: 2 } } }',
+      '  b: { kind: command, cmd: "true" }',
+    );
+    const prioritised = plain.replace('cmd: "true", foreach', 'cmd: "true", priority: 3, foreach');
+    expect(load(prioritised).priority).toEqual({ a: 3 });
+    expect(load(plain).priority).toEqual({});
+    expect(load(prioritised).stages).toEqual(load(plain).stages);
+  });
+
   test('expands foreach to readable ids in declared key order, grouped by name', () => {
     const p = load(experiment);
     expect(p.name).toBe('exp');

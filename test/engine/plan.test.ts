@@ -50,6 +50,7 @@ const pipeline: Pipeline = {
   params: {},
   runtime: {},
   retry: {},
+  priority: {},
   stages: [stage],
   groups: { s: ['s'] },
 };

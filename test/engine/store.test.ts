@@ -238,4 +238,23 @@ describe('Scheduler', () => {
     aborted.abort();
     expect(await scheduler.run({ cpu: 1 }, aborted.signal, task(1, 0))).toBeUndefined();
   });
+
+  it('starts the waiting task of higher priority first, equal priorities in order of arrival', async () => {
+    const scheduler = new Scheduler(1, { cpu: 1, gpu: 0, memoryMb: 1000 });
+    const signal = new AbortController().signal;
+    const started: string[] = [];
+    const task = (name: string) => async () => {
+      started.push(name);
+      await new Promise((r) => setTimeout(r, 2));
+    };
+    await Promise.all([
+      scheduler.run(undefined, signal, task('running')),
+      scheduler.run(undefined, signal, task('a0'), 0),
+      scheduler.run(undefined, signal, task('b0')),
+      scheduler.run(undefined, signal, task('c5'), 5),
+      scheduler.run(undefined, signal, task('d-1'), -1),
+      scheduler.run(undefined, signal, task('e5'), 5),
+    ]);
+    expect(started).toEqual(['running', 'c5', 'e5', 'a0', 'b0', 'd-1']);
+  });
 });
