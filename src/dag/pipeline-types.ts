@@ -58,7 +58,11 @@ export interface Pipeline {
   runtime: RuntimeSettings;
   /** Stage name -> when its failed stages run again; never part of a key. */
   retry: Record<string, RetryPolicy>;
-  /** Stage name -> its `priority:` where set: among ready stages, higher starts first; never part of a key. */
+  /**
+   * Stage id -> its scheduling priority where not 0: among ready stages, higher starts first.
+   * The highest of its own `priority:` and of every stage downstream of it, so that a
+   * prioritised stage is not held back by its inputs. Never part of a key.
+   */
   priority: Record<string, number>;
   /** Topological order: every stage appears after all stages it reads from. */
   stages: ConcreteStage[];

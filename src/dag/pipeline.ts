@@ -12,7 +12,7 @@ import { expandStages } from './expand.js';
 import { buildGraph } from './graph.js';
 import { parseYaml, type YamlSource } from './load.js';
 import { applyProfile, applySets, interpolateValue } from './params.js';
-import type { Json, JsonObject, LoadOptions, Pipeline } from './pipeline-types.js';
+import type { ConcreteStage, Json, JsonObject, LoadOptions, Pipeline } from './pipeline-types.js';
 import { retryPolicy } from './retry.js';
 import { type PipelineDocument, pipelineSchema, runtimeRetryFields } from './schema.js';
 import { didYouMean } from './similar.js';
@@ -139,14 +139,37 @@ export function loadPipeline(
         retryPolicy(stage, doc.value.runtime ?? {}),
       ]),
     ),
-    priority: Object.fromEntries(
-      Object.entries(doc.value.stages).flatMap(([name, stage]) =>
-        stage.priority === undefined ? [] : [[name, stage.priority]],
-      ),
-    ),
+    priority: inheritedPriorities(graph.stages, doc.value.stages),
     stages: graph.stages,
     groups: graph.groups,
   });
+}
+
+/**
+ * Each stage's priority: its own `priority:` or the highest positive one of the stages that
+ * read its output, whichever is higher (one pass over the stages from last to first in
+ * topological order, linear in the edges). Only ids whose priority is not 0 are listed.
+ */
+function inheritedPriorities(
+  stages: ConcreteStage[],
+  declared: Record<string, { priority?: number }>,
+): Record<string, number> {
+  const priority = new Map<string, number>();
+  for (let i = stages.length - 1; i >= 0; i--) {
+    const stage = stages[i] as ConcreteStage;
+    const inherited = priority.get(stage.id);
+    const own = declared[stage.name]?.priority;
+    const effective = own === undefined ? (inherited ?? 0) : Math.max(own, inherited ?? own);
+    if (effective === 0) continue;
+    priority.set(stage.id, effective);
+    if (effective < 0) continue;
+    for (const input of stage.inputs) {
+      for (const ref of input.refs) {
+        if ((priority.get(ref.stageId) ?? 0) < effective) priority.set(ref.stageId, effective);
+      }
+    }
+  }
+  return Object.fromEntries(priority);
 }
 
 /** Reads `path` and loads it; `file` is the name diagnostics use (defaults to `path`). */

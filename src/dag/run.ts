@@ -223,7 +223,7 @@ export async function runPipeline(
       kind.resources,
       stop.signal,
       (release) => executeStage(ctx, stage, state, release),
-      pipeline.priority[stage.name],
+      pipeline.priority[stage.id],
     );
     return result ?? { ok: false, failedDependency: undefined };
   };

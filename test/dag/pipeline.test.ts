@@ -54,15 +54,20 @@ const experiment = y(
 );
 
 describe('loadPipeline', () => {
-  test("reads each stage name's priority apart from its stages, which it leaves as they were", () => {
+  test('gives a stage the priority of its highest-priority reader, and leaves the stages as they were', () => {
     const plain = y(
       'version: 1',
       'stages:',
-      '  a: { kind: command, cmd: "true", foreach: { i: { range: 2 } } }',
-      '  b: { kind: command, cmd: "true" }',
+      '  a: { kind: command, cmd: "true", outs: [x], foreach: { i: { range: 2 } } }',
+      '  b: { kind: command, cmd: "true", inputs: { x: "a[1]:x" } }',
+      '  c: { kind: command, cmd: "true", inputs: { x: "a[*]:x" } }',
+      '  d: { kind: command, cmd: "true" }',
     );
-    const prioritised = plain.replace('cmd: "true", foreach', 'cmd: "true", priority: 3, foreach');
-    expect(load(prioritised).priority).toEqual({ a: 3 });
+    const prioritised = plain
+      .replace('cmd: "true", inputs: { x: "a[1]', 'cmd: "true", priority: 3, inputs: { x: "a[1]')
+      .replace('cmd: "true", inputs: { x: "a[*]', 'cmd: "true", priority: 2, inputs: { x: "a[*]')
+      .replace('d: { kind: command, cmd: "true"', 'd: { kind: command, cmd: "true", priority: -1');
+    expect(load(prioritised).priority).toEqual({ 'a[0]': 2, 'a[1]': 3, b: 3, c: 2, d: -1 });
     expect(load(plain).priority).toEqual({});
     expect(load(prioritised).stages).toEqual(load(plain).stages);
   });
