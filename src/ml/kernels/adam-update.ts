@@ -12,7 +12,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { adamBody } from './simd/adam-code.js';
 import { simdKernel } from './simd/instance.js';
-import { allocate } from './wasm-ops.js';
+import { allocate, type KernelArgs } from './wasm-ops.js';
 
 export const ADAM_UPDATE = 'AdvrobAdamUpdate';
 
@@ -37,11 +37,7 @@ export function adamKernel(backend: BackendWasm) {
   return simdKernel(backend, 'adam', adamBody);
 }
 
-function adamUpdate(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo[] {
+function adamUpdate(args: KernelArgs): tf.TensorInfo[] {
   const backend = args.backend as BackendWasm;
   const { variable, m, v, gradient } = args.inputs as Record<string, tf.TensorInfo>;
   const { beta1, beta2, lrT, epsilon } = args.attrs as unknown as AdamUpdateAttrs;

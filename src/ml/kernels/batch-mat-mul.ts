@@ -10,7 +10,7 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { callOriginal, release, reshape, transpose } from './wasm-ops.js';
+import { callOriginal, type KernelArgs, release, reshape, transpose } from './wasm-ops.js';
 
 function plain(backend: BackendWasm, t: tf.TensorInfo, transposed: boolean): tf.TensorInfo {
   const rank = t.shape.length;
@@ -44,11 +44,7 @@ function swapped(backend: BackendWasm, a: tf.TensorInfo, b: tf.TensorInfo): tf.T
   return out;
 }
 
-function batchMatMul(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = (args.attrs ?? {}) as {

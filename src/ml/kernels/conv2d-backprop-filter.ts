@@ -15,7 +15,16 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { filterGradBody } from './simd/filter-grad-code.js';
 import { simdKernel } from './simd/instance.js';
-import { allocate, conv2d, pad, release, slice, transpose, view } from './wasm-ops.js';
+import {
+  allocate,
+  conv2d,
+  type KernelArgs,
+  pad,
+  release,
+  slice,
+  transpose,
+  view,
+} from './wasm-ops.js';
 
 export interface Conv2DBackpropFilterAttrs {
   strides: [number, number] | number;
@@ -160,11 +169,7 @@ export function filterGradInfo(x: tf.TensorInfo, attrs: Conv2DBackpropFilterAttr
   );
 }
 
-function conv2DBackpropFilter(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const info = filterGradInfo(x, args.attrs as unknown as Conv2DBackpropFilterAttrs);

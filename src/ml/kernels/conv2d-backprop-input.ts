@@ -25,6 +25,7 @@ import {
   allocate,
   callOriginal,
   conv2d,
+  type KernelArgs,
   pad,
   release,
   reshape,
@@ -253,11 +254,7 @@ export function inputGradXnnpack(
   return dx;
 }
 
-function conv2DBackpropInput(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const attrs = args.attrs as unknown as Conv2DBackpropInputAttrs;

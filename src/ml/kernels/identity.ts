@@ -9,13 +9,9 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { callOriginal } from './wasm-ops.js';
+import { callOriginal, type KernelArgs } from './wasm-ops.js';
 
-function identity(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function identity(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
   const { x } = args.inputs as { x: tf.TensorInfo };
   if (x.dtype === 'string') return callOriginal(backend, tf.Identity, args.inputs, {});
@@ -23,11 +19,7 @@ function identity(args: {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
-function cast(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function cast(args: KernelArgs): tf.TensorInfo {
   const { x } = args.inputs as { x: tf.TensorInfo };
   const { dtype } = (args.attrs ?? {}) as { dtype: tf.DataType };
   if (dtype !== x.dtype || x.dtype === 'string') {

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { maxPoolGradInfo } from './pool-info.js';
 import { simdKernel } from './simd/instance.js';
 import { maxPoolGradBody } from './simd/max-pool-grad-code.js';
-import { allocate, view } from './wasm-ops.js';
+import { allocate, type KernelArgs, view } from './wasm-ops.js';
 
 /** Channels up to which the SIMD code is generated (it unrolls over channel vectors). */
 const SIMD_MAX_CHANNELS = 64;
@@ -44,11 +44,7 @@ export function pool2x2GradSimd(
   return true;
 }
 
-function maxPoolGrad(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
   const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
   const info = maxPoolGradInfo(input, args.attrs);

@@ -9,13 +9,9 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { allocate, callOriginal, view } from './wasm-ops.js';
+import { allocate, callOriginal, type KernelArgs, view } from './wasm-ops.js';
 
-function sign(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function sign(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
   const { x } = args.inputs as { x: tf.TensorInfo };
   if (x.dtype !== 'float32') return callOriginal(backend, tf.Sign, { x }, {});

@@ -11,7 +11,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { columnSumBody, MAX_VECTORS } from './simd/column-sum-code.js';
 import { simdKernel } from './simd/instance.js';
-import { allocate, callOriginal } from './wasm-ops.js';
+import { allocate, callOriginal, type KernelArgs } from './wasm-ops.js';
 
 /** Sums x [.., c] over all axes but the last into a new [c] tensor, or undefined where
  * the engine cannot run the SIMD code. */
@@ -36,11 +36,7 @@ export function columnSum(backend: BackendWasm, x: tf.TensorInfo): tf.TensorInfo
   return out;
 }
 
-function sum(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function sum(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
   const { x } = args.inputs as { x: tf.TensorInfo };
   const { axis, keepDims } = (args.attrs ?? {}) as { axis: number | number[]; keepDims: boolean };

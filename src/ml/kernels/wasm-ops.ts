@@ -9,6 +9,9 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 
 type Attrs = tf.NamedAttrMap;
+
+/** What tfjs hands every kernel function (the project's wasm and webgpu kernels alike). */
+export type KernelArgs = Parameters<tf.KernelFunc>[0];
 type Inputs = tf.NamedTensorInfoMap;
 
 /** The wasm backend's own kernels that this project replaced, saved before replacing. */

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { maxPoolGradInfo } from './pool-info.js';
+import type { KernelArgs } from './wasm-ops.js';
 
 /** What tfjs-backend-webgpu's runWebGPUProgram reads of a program (its WebGPUProgram). */
 interface Program {
@@ -102,11 +103,7 @@ function program(inShape: number[]): Program {
   };
 }
 
-function maxPoolGrad(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as WebgpuBackend;
   const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
   const info = maxPoolGradInfo(input, args.attrs);
