@@ -3,8 +3,10 @@
  * the file's bytes, how it is named, --profile and --set, and the built code (the engine,
  * and the kinds whose params schemas, inputs and outputs it checks). A command on an
  * unchanged pipeline then reads one JSON file instead of parsing, validating and expanding
- * it again: the YAML parser, ajv and the kinds it does not use are not even imported. Only a pipeline that loaded without errors is kept,
- * and only in a workspace that already has a cache (loading never creates `cache/`).
+ * it again: the YAML parser, ajv and the kinds it does not use are not even imported. Only a
+ * pipeline that loaded without errors is kept, and only in a workspace that has a cache:
+ * loading never creates `cache/`, but a run that has created it keeps the pipeline it loaded
+ * before (`keepPendingPipeline`), so the first no-op run after a cold one finds it.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -83,15 +85,28 @@ export async function cachedPipeline(
     // not cached yet (or unreadable): load it
   }
   const result = await load();
-  if (result.ok && fs.existsSync(cacheDir)) {
-    try {
-      writeFileAtomic(file, JSON.stringify(result.value), { durable: false });
-      prune(dir);
-    } catch {
-      // a cache that cannot be written only costs the next command a load
-    }
+  if (result.ok) {
+    const keep = (): void => {
+      try {
+        writeFileAtomic(file, JSON.stringify(result.value), { durable: false });
+        prune(dir);
+      } catch {
+        // a cache that cannot be written only costs the next command a load
+      }
+    };
+    if (fs.existsSync(cacheDir)) keep();
+    else pending = keep;
   }
   return result;
+}
+
+/** The write a load left for later because `cache/` did not exist yet. */
+let pending: (() => void) | undefined;
+
+/** Keeps the pipeline loaded before `cache/` existed; called once a run has created it. */
+export function keepPendingPipeline(): void {
+  pending?.();
+  pending = undefined;
 }
 
 function prune(dir: string): void {

@@ -15,8 +15,10 @@ import type { Pipeline } from '../dag/pipeline-types.js';
 import { Provenance } from '../dag/provenance.js';
 import { runPipeline } from '../dag/run.js';
 import { EXECUTORS, type ExecutorName } from '../dag/slurm/settings.js';
-import { expectedBackend } from '../ml/backend-choice.js';
+import type { StageRegistry } from '../dag/stage-kind.js';
+import { expectedBackend, parseBackendChoice } from '../ml/backend-choice.js';
 import { createSink, EXIT, ExitError, uiMode } from './output.js';
+import { keepPendingPipeline } from './pipeline-cache.js';
 import {
   type GlobalOptions,
   kindsOf,
@@ -45,7 +47,11 @@ export interface RunFlags extends PipelineOptions {
  * `--backend` wins over an ADVROB_BACKEND already set, which wins over pipeline.yaml's
  * `runtime.backend`. A name that cannot be a backend is a usage error before anything runs.
  */
-function chooseBackend(flag: string | undefined, pipeline: Pipeline): string {
+function chooseBackend(
+  flag: string | undefined,
+  pipeline: Pipeline,
+  registry: StageRegistry,
+): string {
   const fromPipeline = pipeline.runtime.backend;
   let from = 'ADVROB_BACKEND';
   if (flag !== undefined) {
@@ -56,6 +62,10 @@ function chooseBackend(flag: string | undefined, pipeline: Pipeline): string {
     from = `${pipeline.file}: runtime.backend`;
   }
   try {
+    // Guessing the automatic choice resolves package after package: only for a pipeline
+    // with a stage that runs on a backend, not for (say) a no-op run of shell commands.
+    const usesBackend = [...registry.values()].some((k) => (k.runtimePackages?.length ?? 0) > 0);
+    if (!usesBackend && parseBackendChoice(process.env.ADVROB_BACKEND) === undefined) return 'none';
     return expectedBackend(process.env.ADVROB_BACKEND);
   } catch (err) {
     throw new ExitError(`${from}: ${(err as Error).message}`, EXIT.usage);
@@ -125,12 +135,14 @@ export async function runCommand(
       assumeFresh: flags.assumeFresh,
     });
   }
-  const backend = chooseBackend(flags.backend, pipeline);
+  const registry = await kindsOf(pipeline);
+  const backend = chooseBackend(flags.backend, pipeline, registry);
   const executorName = chooseExecutor(flags.executor, pipeline);
   const jobs = executorName === 'slurm' && !flags.jobsGiven ? SLURM_DEFAULT_JOBS : flags.jobs;
   const argv = process.argv.slice(2);
   const lock = acquireLock(paths.cache, ['advrob-dag', ...argv]);
   if (!lock.ok) throw new ExitError(formatLockHolder(lock.holder), EXIT.locked);
+  keepPendingPipeline();
   const sink = await createSink(uiMode(flags));
 
   const controller = new AbortController();
@@ -166,7 +178,7 @@ export async function runCommand(
     const result = await runPipeline({
       workspace: root,
       pipeline,
-      registry: await kindsOf(pipeline),
+      registry,
       targets,
       force: flags.force,
       assumeFresh: flags.assumeFresh,

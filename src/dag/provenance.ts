@@ -4,6 +4,9 @@
  * It records what happened; it is never consulted to decide whether a stage runs (the
  * store's records do that), so losing it loses history, never correctness.
  */
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
 import Database from 'better-sqlite3';
 
 /** `retried`: an attempt that failed and was run again (see `attempt` and `cause`). */
@@ -153,6 +156,25 @@ export function mediaType(file: string): string {
   return MEDIA_TYPES[ext] ?? 'application/octet-stream';
 }
 
+/**
+ * better-sqlite3's compiled addon where its build leaves it. Without this its default lookup
+ * (the `bindings` package) tries path after path, a millisecond of every command's start.
+ */
+let addon: string | null | undefined;
+function addonPath(): string | undefined {
+  if (addon === undefined) {
+    const require = createRequire(import.meta.url);
+    const file = path.join(
+      path.dirname(require.resolve('better-sqlite3/package.json')),
+      'build',
+      'Release',
+      'better_sqlite3.node',
+    );
+    addon = fs.existsSync(file) ? file : null;
+  }
+  return addon ?? undefined;
+}
+
 export class Provenance {
   private readonly db: Database.Database;
   /** Prepared once per connection: `why` on a 10,000-stage lineage runs tens of thousands. */
@@ -172,7 +194,7 @@ export class Provenance {
    * read while a run writes, and an older file gains the columns they query.
    */
   constructor(file: string) {
-    this.db = new Database(file);
+    this.db = new Database(file, { nativeBinding: addonPath() });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     if (this.db.pragma('user_version', { simple: true }) !== SCHEMA_VERSION)

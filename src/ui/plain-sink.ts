@@ -121,12 +121,22 @@ export function createPlainSink(opts: PlainSinkOptions): EventSink {
   // 500 stages takes a few lines, not 500.
   let plan: { time: number; entries: StatusEntry[] } | undefined;
   const broken = watchForBrokenPipe(opts.out);
+  // Lines wait for the end of the event loop's turn and go out in one write: a no-op run
+  // settles hundreds of cached stages in one turn, and a write each was a visible share of it.
+  let pending: string[] = [];
+  const flush = (): void => {
+    if (pending.length === 0) return;
+    const text = pending.join('');
+    pending = [];
+    if (!broken.value) opts.out.write(text);
+  };
   const write = (time: number, text: string) => {
     if (broken.value) return;
     const stamp = clock(time);
     const indent = ' '.repeat(stamp.length + 1);
     const lines = text.split('\n');
-    opts.out.write(
+    if (pending.length === 0) setImmediate(flush);
+    pending.push(
       `${lines.map((line, i) => (i === 0 ? `${paint('dim', stamp)} ${line}` : `${indent}${line}`)).join('\n')}\n`,
     );
   };
@@ -176,6 +186,7 @@ export function createPlainSink(opts: PlainSinkOptions): EventSink {
     close: () => {
       try {
         flushPlan();
+        flush();
       } catch {
         // As in emit: never into the engine.
       }
