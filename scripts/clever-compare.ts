@@ -31,10 +31,16 @@ const PARAMS = { nbBatches: 10, batchSize: 10, radius: 0.3, norm: 'inf', poolFac
 const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
 const fmt = (v: number): string => v.toFixed(4);
 
-async function ours(snapshot: string, x: tf.Tensor4D): Promise<CleverImage[]> {
+/** Ours with each seed: the samples are random, so ART is compared with a mean over seeds. */
+async function ours(snapshot: string, x: tf.Tensor4D, seeds: number[]): Promise<CleverImage[][]> {
   const model = await loadModel(snapshot);
   try {
-    return await cleverUntargeted(classifierFromModel(model), x, { ...PARAMS, cInit: 1, seed: 0 });
+    const runs: CleverImage[][] = [];
+    for (const seed of seeds)
+      runs.push(
+        await cleverUntargeted(classifierFromModel(model), x, { ...PARAMS, cInit: 1, seed }),
+      );
+    return runs;
   } finally {
     model.dispose();
   }
@@ -80,19 +86,25 @@ async function main(): Promise<void> {
     c_init: number;
     loc: number;
   }> = [];
-  console.log('epoch  ours mean  ART means (per seed)        ours capped  ART capped (seed 0)');
+  const seedList = seeds.split(',').map(Number);
+  console.log(
+    `epoch  ours mean  ART mean  ours/ART  (means over seeds ${seeds}; capped: images at the radius, all seeds)`,
+  );
   for (const epoch of option('epochs', '1,22,30').split(',').map(Number)) {
     const snapshot = join(trainDir, 'snapshots', `epoch-${String(epoch).padStart(3, '0')}`);
-    const mine = await ours(snapshot, x);
+    const runs = await ours(snapshot, x, seedList);
     const theirs = art(snapshot, images, examples, seeds);
-    const capped = (v: number[]): number => v.filter((s) => s >= PARAMS.radius).length;
-    const scores = mine.map((m) => m.score);
+    const capped = (v: number[][]): number => v.flat().filter((s) => s >= PARAMS.radius).length;
+    const scores = runs.map((run) => run.map((m) => m.score));
+    const [a, b] = [mean(scores.map(mean)), mean(theirs.map(mean))];
     console.log(
-      `${String(epoch).padStart(5)}  ${fmt(mean(scores))}     ${theirs.map((t) => fmt(mean(t))).join(' ')}      ${capped(scores)}/${examples}        ${capped(theirs[0] ?? [])}/${examples}`,
+      `${String(epoch).padStart(5)}  ${fmt(a)}     ${fmt(b)}    ${(a / b).toFixed(3)}     capped ${capped(scores)} / ${capped(theirs)} of ${examples * seedList.length}`,
     );
-    console.log(`       ours: ${scores.map(fmt).join(' ')}`);
-    console.log(`       ART:  ${(theirs[0] ?? []).map(fmt).join(' ')}`);
-    mine.forEach((m, image) => {
+    console.log(`       ours per seed: ${scores.map((v) => fmt(mean(v))).join(' ')}`);
+    console.log(`       ART per seed:  ${theirs.map((v) => fmt(mean(v))).join(' ')}`);
+    console.log(`       ours seed ${seedList[0]}: ${(scores[0] ?? []).map(fmt).join(' ')}`);
+    console.log(`       ART seed ${seedList[0]}:  ${(theirs[0] ?? []).map(fmt).join(' ')}`);
+    (runs[0] ?? []).forEach((m, image) => {
       for (const t of m.targets) {
         fits.push({
           epoch,
