@@ -160,19 +160,15 @@ export function mediaType(file: string): string {
  * better-sqlite3's compiled addon where its build leaves it. Without this its default lookup
  * (the `bindings` package) tries path after path, a millisecond of every command's start.
  */
-let addon: string | null | undefined;
 function addonPath(): string | undefined {
-  if (addon === undefined) {
-    const require = createRequire(import.meta.url);
-    const file = path.join(
-      path.dirname(require.resolve('better-sqlite3/package.json')),
-      'build',
-      'Release',
-      'better_sqlite3.node',
-    );
-    addon = fs.existsSync(file) ? file : null;
-  }
-  return addon ?? undefined;
+  const require = createRequire(import.meta.url);
+  const file = path.join(
+    path.dirname(require.resolve('better-sqlite3/package.json')),
+    'build',
+    'Release',
+    'better_sqlite3.node',
+  );
+  return fs.existsSync(file) ? file : undefined;
 }
 
 export class Provenance {
