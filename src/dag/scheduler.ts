@@ -1,12 +1,12 @@
 /**
- * Runs stage tasks in parallel under resource tokens: at most `jobs` at once (p-queue, which
- * starts waiting tasks by priority, then in order of arrival), and the cpu/gpu/memory a
+ * Runs stage tasks in parallel under resource tokens: at most `jobs` at once (a slot queue,
+ * which starts waiting tasks by priority, then in order of arrival), and the cpu/gpu/memory a
  * kind declares are held while it runs. A need larger than the whole
  * capacity is clamped to it, so such a stage runs alone instead of never. Knows nothing of
  * stages beyond their needs; it never starts a task after the run was aborted.
  */
 import * as os from 'node:os';
-import PQueue from 'p-queue';
+import { SlotQueue } from './slot-queue.js';
 import type { ResourceNeeds } from './stage-kind.js';
 
 export interface Capacity {
@@ -26,7 +26,7 @@ export function defaultCapacity(jobs: number): Capacity {
 type Need = Capacity;
 
 export class Scheduler {
-  private readonly queue: PQueue;
+  private readonly slots: SlotQueue;
   private readonly free: Capacity;
   private readonly waiting: { need: Need; wake: () => void }[] = [];
 
@@ -34,7 +34,7 @@ export class Scheduler {
     jobs: number,
     private readonly capacity: Capacity,
   ) {
-    this.queue = new PQueue({ concurrency: Math.max(jobs, 1) });
+    this.slots = new SlotQueue(jobs);
     this.free = { ...capacity };
   }
 
@@ -87,31 +87,25 @@ export class Scheduler {
     priority = 0,
   ): Promise<T | undefined> {
     const need = this.clamp(needs);
-    return new Promise((resolve, reject) => {
-      // The queue's slot (the --jobs bound) is held exactly as long as the tokens are.
-      void this.queue.add(
-        () =>
-          new Promise<void>((freeSlot) => {
-            const start = async (): Promise<T | undefined> => {
-              if (signal.aborted) return undefined;
-              await this.acquire(need);
-              let held = true;
-              const release = (): void => {
-                if (!held) return;
-                held = false;
-                this.release(need);
-                freeSlot();
-              };
-              try {
-                return signal.aborted ? undefined : await task(release);
-              } finally {
-                release();
-              }
-            };
-            start().then(resolve, reject).finally(freeSlot);
-          }),
-        { priority },
-      );
+    // The slot (the --jobs bound) is held exactly as long as the tokens are.
+    return this.slots.acquire(priority).then(async () => {
+      if (signal.aborted) {
+        this.slots.release();
+        return undefined;
+      }
+      await this.acquire(need);
+      let held = true;
+      const release = (): void => {
+        if (!held) return;
+        held = false;
+        this.release(need);
+        this.slots.release();
+      };
+      try {
+        return signal.aborted ? undefined : await task(release);
+      } finally {
+        release();
+      }
     });
   }
 }

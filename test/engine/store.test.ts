@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { KeyRecord } from '../../src/dag/key.js';
 import { acquireLock } from '../../src/dag/lock.js';
 import { Scheduler } from '../../src/dag/scheduler.js';
+import { SlotQueue } from '../../src/dag/slot-queue.js';
 import { StatCache } from '../../src/dag/stat-cache.js';
 import { hashTree, Store, sha256, subtreeDigest } from '../../src/dag/store.js';
 
@@ -256,5 +257,44 @@ describe('Scheduler', () => {
       scheduler.run(undefined, signal, task('e5'), 5),
     ]);
     expect(started).toEqual(['running', 'c5', 'e5', 'a0', 'b0', 'd-1']);
+  });
+});
+
+describe('SlotQueue', () => {
+  it('hands freed slots out by priority, then arrival, against a naive sort', async () => {
+    const queue = new SlotQueue(2);
+    const order: number[] = [];
+    await queue.acquire();
+    await queue.acquire();
+    // A pseudo-random mix of priorities with many ties, all waiting at once.
+    const priorities = Array.from({ length: 200 }, (_, i) => ((i * 7919) % 13) - 6);
+    const waits = priorities.map((p, i) => queue.acquire(p).then(() => order.push(i)));
+    for (const _ of priorities) {
+      queue.release();
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(waits);
+    const expected = priorities
+      .map((p, i) => ({ p, i }))
+      .sort((a, b) => b.p - a.p || a.i - b.i)
+      .map((x) => x.i);
+    expect(order).toEqual(expected);
+  });
+
+  it('never has more holders than slots', async () => {
+    const queue = new SlotQueue(3);
+    let now = 0;
+    let max = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        await queue.acquire(i % 3);
+        now += 1;
+        max = Math.max(max, now);
+        await new Promise((r) => setTimeout(r, 1));
+        now -= 1;
+        queue.release();
+      }),
+    );
+    expect(max).toBe(3);
   });
 });
