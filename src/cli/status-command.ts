@@ -33,7 +33,7 @@ export async function printStatus(
   });
   const { entries, states } = planner.plan(selectStages(pipeline, targets));
   if (fs.existsSync(paths.cache)) statCache.save();
-  planner.packages.save();
+  planner.saveCaches();
   const view = new ArtifactsView(paths.artifacts, store, index);
   const artifacts = entries.flatMap((e) => {
     const state = states.get(e.id);

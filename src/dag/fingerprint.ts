@@ -2,14 +2,17 @@
  * The code fingerprint of a stage kind: sha256 over its module and every module it imports
  * by a relative path, each reduced to its token stream (comments and whitespace dropped),
  * so reformatting or commenting code reruns nothing while any real edit does. Reads files
- * (the only part of the key computation that does) and caches per process. Bare imports
- * (packages) are not fingerprinted but listed: packages.ts keys them by installed version.
+ * (the only part of the key computation that does) and caches per process; what it read of
+ * a file persists (`openCodeCache`) while the file's size, mtime and inode are unchanged, so
+ * a no-op run tokenizes nothing. Bare imports (packages) are not fingerprinted but listed:
+ * packages.ts keys them by installed version.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from './store.js';
 
 /** After these words a `/` starts a regular expression, not a division. */
 export const REGEX_AFTER_WORD: ReadonlySet<string> = new Set([
@@ -249,19 +252,61 @@ interface ModuleCode {
 
 const moduleCache = new Map<string, ModuleCode>();
 
+/** A module's code as read under a stat stamp (size:mtimeMs:ino). */
+interface StoredCode extends ModuleCode {
+  stamp: string;
+}
+
+/** What earlier processes read, by absolute path; kept where `openCodeCache` says. */
+const persisted: { file?: string; entries: Record<string, StoredCode>; dirty: boolean } = {
+  entries: {},
+  dirty: false,
+};
+
+/** Reads (once per process and file) what earlier processes learned of the code, from `file`. */
+export function openCodeCache(file: string): void {
+  if (persisted.file === file) return;
+  persisted.file = file;
+  try {
+    persisted.entries = JSON.parse(readFileSync(file, 'utf8')) as Record<string, StoredCode>;
+  } catch {
+    persisted.entries = {};
+  }
+}
+
+/** Keeps what this process read for the next; only where the cache directory exists. */
+export function saveCodeCache(): void {
+  const { file } = persisted;
+  if (!persisted.dirty || !file || !existsSync(dirname(file))) return;
+  writeFileAtomic(file, JSON.stringify(persisted.entries), { durable: false });
+  persisted.dirty = false;
+}
+
 /** Each file is read, tokenized and hashed once per process, however many kinds share it. */
 function codeOf(file: string): ModuleCode {
   let code = moduleCache.get(file);
-  if (!code) {
-    const tokens = tokenize(readFileSync(file, 'utf8'));
-    const digest = createHash('sha256')
-      .update(tokens.map((t) => `${t.length}:${t}`).join(''))
-      .digest('hex');
-    const specs = importSpecifiers(tokens);
-    code = { digest, imports: specs.filter(isRelative), packages: packageNames(specs) };
-    moduleCache.set(file, code);
+  if (code) return code;
+  const st = statSync(file);
+  const stamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
+  const stored = persisted.entries[file];
+  if (stored?.stamp === stamp) {
+    code = { digest: stored.digest, imports: stored.imports, packages: stored.packages };
+  } else {
+    code = readCode(file);
+    persisted.entries[file] = { ...code, stamp };
+    persisted.dirty = true;
   }
+  moduleCache.set(file, code);
   return code;
+}
+
+function readCode(file: string): ModuleCode {
+  const tokens = tokenize(readFileSync(file, 'utf8'));
+  const digest = createHash('sha256')
+    .update(tokens.map((t) => `${t.length}:${t}`).join(''))
+    .digest('hex');
+  const specs = importSpecifiers(tokens);
+  return { digest, imports: specs.filter(isRelative), packages: packageNames(specs) };
 }
 
 const closures = new Map<string, string[]>();

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Diagnostic, UserError } from './diagnostics.js';
 import type { StageReason, StatusEntry } from './events.js';
+import { openCodeCache, saveCodeCache } from './fingerprint.js';
 import { environmentChanges } from './key.js';
 import { type KeyRecord, keyOf, reasonFor } from './keying.js';
 import { PackageReader } from './packages.js';
@@ -67,7 +68,7 @@ export interface PlanOptions {
 export class Planner {
   private readonly manifests = new Map<string, TreeManifest>();
   /** One per plan (a run, a status): packages are read and tools run once each. Its
-   * owner saves `packages` (like the stat cache) when the plan is done. */
+   * owner calls `saveCaches` (like the stat cache's `save`) when the plan is done. */
   readonly packages: PackageReader;
   private readonly tools: ToolProbe;
   readonly byId: Map<string, ConcreteStage>;
@@ -82,7 +83,14 @@ export class Planner {
   ) {
     this.byId = new Map(pipeline.stages.map((s) => [s.id, s]));
     this.packages = new PackageReader(path.join(store.cacheDir, 'package-cache.json'));
+    openCodeCache(path.join(store.cacheDir, 'code-cache.json'));
     this.tools = new ToolProbe(workspace);
+  }
+
+  /** Keeps what this plan read of installed packages and of the kinds' code for the next. */
+  saveCaches(): void {
+    this.packages.save();
+    saveCodeCache();
   }
 
   kindOf(stage: ConcreteStage): StageKind {

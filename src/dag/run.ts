@@ -238,7 +238,7 @@ export async function runPipeline(
   await Promise.all(settled.values());
   try {
     statCache.save();
-    planner.packages.save();
+    planner.saveCaches();
   } catch {
     // only caches of digests and package versions: the next run reads what they lack
   }

@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, test } from 'vitest';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, test, vi } from 'vitest';
 import { codeFingerprint, relativeImports, tokenize } from '../../src/dag/fingerprint.js';
 
 const root = mkdtempSync(join(tmpdir(), 'advrob-fp-'));
@@ -51,6 +51,58 @@ describe('codeFingerprint', () => {
   test('reports an import that does not exist', () => {
     const url = kindWith(`import { x } from './missing.js';`, '');
     expect(() => codeFingerprint(url)).toThrow(/imports '.\/missing.js', which does not exist/);
+  });
+});
+
+/** The fingerprint module as a new process sees it: no per-process memo. */
+async function freshProcess(): Promise<typeof import('../../src/dag/fingerprint.js')> {
+  vi.resetModules();
+  return import('../../src/dag/fingerprint.js');
+}
+
+describe('the persistent code cache', () => {
+  test('a later process trusts what an earlier one read while the file is unchanged', async () => {
+    const url = kindWith(kind, helper);
+    const cacheFile = join(root, `code-cache-${counter++}.json`);
+    const first = await freshProcess();
+    first.openCodeCache(cacheFile);
+    const fingerprint = first.codeFingerprint(url);
+    first.saveCodeCache();
+
+    const again = await freshProcess();
+    again.openCodeCache(cacheFile);
+    expect(again.codeFingerprint(url)).toBe(fingerprint);
+
+    // A stored entry whose stamp matches is used without reading the file: doctor one and
+    // the fingerprint follows it, which proves the file was not tokenized again.
+    const entries = JSON.parse(readFileSync(cacheFile, 'utf8')) as Record<
+      string,
+      { digest: string }
+    >;
+    const helperFile = Object.keys(entries).find((f) => f.endsWith('helper.js')) as string;
+    (entries[helperFile] as { digest: string }).digest = 'doctored';
+    writeFileSync(cacheFile, JSON.stringify(entries));
+    const trusting = await freshProcess();
+    trusting.openCodeCache(cacheFile);
+    expect(trusting.codeFingerprint(url)).not.toBe(fingerprint);
+  });
+
+  test('an edited file is read again, whatever the cache says', async () => {
+    const url = kindWith(kind, helper);
+    const cacheFile = join(root, `code-cache-${counter++}.json`);
+    const first = await freshProcess();
+    first.openCodeCache(cacheFile);
+    const before = first.codeFingerprint(url);
+    first.saveCodeCache();
+    const helperFile = join(dirname(fileURLToPath(url)), 'lib', 'helper.js');
+    writeFileSync(helperFile, helper.replace('x * k', 'x + k'));
+
+    const later = await freshProcess();
+    later.openCodeCache(cacheFile);
+    const after = later.codeFingerprint(url);
+    const uncached = await freshProcess();
+    expect(after).not.toBe(before);
+    expect(after).toBe(uncached.codeFingerprint(url));
   });
 });
 
