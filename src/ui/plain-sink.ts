@@ -120,6 +120,10 @@ export function createPlainSink(opts: PlainSinkOptions): EventSink {
   // Consecutive stage-planned events, written as one `status`-like block: a foreach group of
   // 500 stages takes a few lines, not 500.
   let plan: { time: number; entries: StatusEntry[] } | undefined;
+  // The plan block already says these are up to date: a line each when they settle cached
+  // would repeat it (10,000 lines for a no-op run of a 10,000-stage pipeline). A stage
+  // planned to run that settles cached (its upstream's output came out unchanged) is news.
+  const plannedFresh = new Set<string>();
   const broken = watchForBrokenPipe(opts.out);
   // Lines wait for the end of the event loop's turn and go out in one write: a no-op run
   // settles hundreds of cached stages in one turn, and a write each was a visible share of it.
@@ -155,6 +159,7 @@ export function createPlainSink(opts: PlainSinkOptions): EventSink {
         if (event.type === 'run-started') for (const s of event.stages) names.set(s.id, s.name);
         if (event.type === 'stage-planned') {
           lifecycle.push(event);
+          if (!event.willRun) plannedFresh.add(event.stageId);
           plan ??= { time: event.time, entries: [] };
           plan.entries.push({
             id: event.stageId,
@@ -173,6 +178,7 @@ export function createPlainSink(opts: PlainSinkOptions): EventSink {
           return;
         }
         if (event.type !== 'stage-progress' && event.type !== 'stage-log') lifecycle.push(event);
+        if (event.type === 'stage-cached' && plannedFresh.has(event.stageId)) return;
         const text = plainLine(event, paint, { tailLines });
         if (text !== undefined) write(event.time, text);
         if (event.type === 'run-finished') {

@@ -55,7 +55,8 @@ describe('plain mode', () => {
       '         ● attack[a,0,pgd]  attack  will run: never run',
       '         6 stages: 1 up to date, 5 will run (train 4, attack 1)',
     ]);
-    expect(lines).toContain('03:04:05 cached prepare');
+    // The plan said it is up to date; its settling cached is not worth another line.
+    expect(lines.filter((l) => l.includes('cached prepare'))).toEqual([]);
     expect(lines).toContain('03:04:06 start  train[a,0]');
     expect(lines).toContain('03:05:06 done   train[a,0] in 1m00s');
     expect(lines).toContain(
@@ -65,6 +66,32 @@ describe('plain mode', () => {
     expect(lines).toContain(`${' '.repeat(16)}log: /ws/cache/logs/train[b,0].log`);
     expect(lines).toContain('03:05:15 skip   attack[a,0,pgd]: train[b,0] failed');
     for (const line of lines) expect(line).toMatch(/^(\d\d:\d\d:\d\d | {9})/);
+  });
+
+  it('says cached for a stage planned to run that settled cached, not for one planned fresh', async () => {
+    const planned = (stageId: string, willRun: boolean): EngineEvent => ({
+      type: 'stage-planned',
+      time: t0,
+      stageId,
+      kind: 'split',
+      willRun,
+      reason: willRun ? { type: 'never-run' } : { type: 'up-to-date' },
+    });
+    const cached = (stageId: string): EngineEvent => ({
+      type: 'stage-cached',
+      time: t0 + 1000,
+      stageId,
+      kind: 'split',
+      key: `k-${stageId}`,
+    });
+    const text = await play(
+      'plain',
+      [planned('fresh', false), planned('cutoff', true), cached('fresh'), cached('cutoff')],
+      false,
+    );
+    expect(text.split('\n').filter((l) => l.includes(' cached '))).toEqual([
+      '03:04:06 cached cutoff',
+    ]);
   });
 
   it('honours NO_COLOR even on a terminal, and colours only when allowed', async () => {
