@@ -4,8 +4,8 @@
  *   1. planning: `loadPipeline` of a 10,000-stage pipeline, in process (bench/plan.ts);
  *   2. the peer pipeline at F=7 (233 stages): cold `run --jobs 2` and the no-op run;
  *   3. Snakemake on the same DAG in the same run when `snakemake` is installed: `--cores 2`
- *      cold and no-op at F=7, then both no-op runs in turns (the ratio's figures), `-n` at
- *      F=312;
+ *      cold and no-op at F=7, then ours and Snakemake's cold runs in turns and no-op runs in
+ *      turns (the ratios' figures), `-n` at F=312;
  *   4. the user-facing commands on the peer pipeline at F=312 (9,993 stages), whole
  *      processes: status (text, --json, --detail), run --dry-run, dag (text, dot, mermaid),
  *      a cold run, then the no-op run, `why` on the leaf and `log`; then the ratios;
@@ -114,26 +114,46 @@ function smallRuns(): void {
 }
 
 /**
- * Both no-op runs at F=7 taken in turns, ours then Snakemake's, so that a change of load
- * during the bench (the machine may be shared) weighs on both alike: the ratio's figures.
+ * Ours then Snakemake's, run after run, so that a change of load during the bench (the
+ * machine may be shared) weighs on both alike: the ratios' figures. `before` runs untimed
+ * ahead of each run (a wipe, for the cold figures).
  */
-function noopInTurns(snakemakeDir: string): void {
+function inTurns(
+  names: [ours: string, theirs: string],
+  ours: { dir: string; args: string[]; before?: () => void },
+  theirs: { dir: string; args: string[]; before?: () => void },
+): void {
+  const a: Timed[] = [];
+  const b: Timed[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    ours.before?.();
+    a.push(timeCli(ours.dir, ours.args, { repeats: 1 }));
+    theirs.before?.();
+    b.push(timeCommand(theirs.dir, 'snakemake', theirs.args, { repeats: 1 }));
+  }
+  const all = (runs: Timed[]): Timed => {
+    const ms = runs.flatMap((t) => t.runs);
+    return { ms: median(ms), runs: ms };
+  };
+  show(names[0], all(a));
+  show(names[1], all(b));
+}
+
+/** The F=7 cold runs and no-op runs, each pair in turns. */
+function peerInTurns(snakemakeDir: string): void {
   const ours = workspace('small-turns', peerPipeline(SMALL));
   try {
-    timeCli(ours, ['run', '--jobs', '2', '--no-ui'], { repeats: 1 });
+    inTurns(
+      ['cold run --jobs 2, F=7, in turns', 'snakemake cold, F=7, in turns'],
+      { dir: ours, args: ['run', '--jobs', '2', '--no-ui'], before: wipe(ours, 'pipeline.yaml') },
+      { dir: snakemakeDir, args: ['--cores', '2'], before: wipe(snakemakeDir, 'Snakefile') },
+    );
     timeCli(ours, ['run', '--no-ui'], { repeats: 1 });
-    const a: Timed[] = [];
-    const b: Timed[] = [];
-    for (let i = 0; i < REPEATS; i++) {
-      a.push(timeCli(ours, ['run', '--no-ui'], { repeats: 1 }));
-      b.push(timeCommand(snakemakeDir, 'snakemake', ['--cores', '2'], { repeats: 1 }));
-    }
-    const inTurns = (runs: Timed[]): Timed => {
-      const all = runs.flatMap((t) => t.runs);
-      return { ms: median(all), runs: all };
-    };
-    show('no-op run, F=7, in turns', inTurns(a));
-    show('snakemake no-op, F=7, in turns', inTurns(b));
+    inTurns(
+      ['no-op run, F=7, in turns', 'snakemake no-op, F=7, in turns'],
+      { dir: ours, args: ['run', '--no-ui'] },
+      { dir: snakemakeDir, args: ['--cores', '2'] },
+    );
   } finally {
     fs.rmSync(ours, { recursive: true, force: true });
   }
@@ -166,7 +186,7 @@ function snakemake(): boolean {
   try {
     run('snakemake --cores 2, cold, F=7', small, ['--cores', '2'], wipe(small, 'Snakefile'));
     run('snakemake --cores 2, no-op, F=7', small, ['--cores', '2']);
-    noopInTurns(small);
+    peerInTurns(small);
     run('snakemake -n, F=312', big, ['-n']);
   } finally {
     fs.rmSync(small, { recursive: true, force: true });
@@ -185,7 +205,7 @@ function ratios(): void {
     );
   };
   console.log('\nratios, advrob-dag / Snakemake (medians of this run):');
-  ratio('cold run --jobs 2, F=7', 'snakemake --cores 2, cold, F=7', '<= 0.5x');
+  ratio('cold run --jobs 2, F=7, in turns', 'snakemake cold, F=7, in turns', '<= 0.5x');
   ratio('no-op run, F=7, in turns', 'snakemake no-op, F=7, in turns', '<= 0.25x');
   ratio('status, never run', 'snakemake -n, F=312', '<= 1 s');
 }
