@@ -13,6 +13,7 @@ import {
   parseSacct,
   parseSqueue,
   phaseOf,
+  stoppedBySlurm,
 } from '../../src/dag/slurm/states.js';
 
 describe('sbatch options of a stage', () => {
@@ -116,6 +117,14 @@ describe('Slurm states', () => {
         cause,
         message: `Slurm job 7 ended ${state} on n3`,
       });
+  });
+
+  test("a stage's own failure is told from Slurm stopping its job", () => {
+    const row = (state: string) => ({ jobId: '7', state, reason: '', node: 'n3' });
+    const stopped = ['TIMEOUT', 'CANCELLED by 0', 'PREEMPTED', 'NODE_FAIL', 'OUT_OF_MEMORY'];
+    const notStopped = ['FAILED', 'COMPLETED', 'COMPLETING', 'RUNNING', 'PENDING'];
+    expect(stopped.filter((s) => !stoppedBySlurm(row(s)))).toEqual([]);
+    expect(notStopped.filter((s) => stoppedBySlurm(row(s)))).toEqual([]);
   });
 
   test("sacct: the allocation's state, elapsed seconds and the largest MaxRSS of its steps", () => {

@@ -16,7 +16,7 @@ import { accountingEnabled, sacct, sbatch, scancel, squeue } from './commands.js
 import { type JobResult, Journal, type Submission } from './journal.js';
 import { jobNameOf, jobScript, sbatchArgs } from './sbatch.js';
 import { jobRequest, type SlurmSettings } from './settings.js';
-import { finalFailure, phaseOf, type QueueRow } from './states.js';
+import { finalFailure, phaseOf, type QueueRow, stoppedBySlurm } from './states.js';
 
 const jobMain = fileURLToPath(new URL('./job-main.js', import.meta.url));
 
@@ -208,6 +208,8 @@ export class SlurmExecutor implements Executor {
           if (result) {
             w.result = result;
             w.resultAt = Date.now();
+            // A failure waits for Slurm's final state: ask now rather than at the next interval.
+            if (!result.ok) this.queriedAt = 0;
           }
         }
       if (Date.now() - this.queriedAt >= this.pollMs) await this.poll();
@@ -239,8 +241,8 @@ export class SlurmExecutor implements Executor {
       if (phase === 'final') w.endedSince ??= now;
       else {
         w.endedSince = undefined;
-        // Requeued after it was told to stop: it starts again and writes a new result.
-        if (w.result?.terminated) w.result = undefined;
+        // Requeued after it was stopped: it starts again and writes a new result.
+        if (phase === 'pending' && w.result && !w.result.ok) w.result = undefined;
       }
       if (row && phase !== 'final') this.place(w, row, phase);
       if (phase === 'running') this.showProgress(w);
@@ -285,9 +287,10 @@ export class SlurmExecutor implements Executor {
     const late = (since: number | undefined): boolean =>
       since !== undefined && now - since > GRACE_MS + this.pollMs;
     if (w.result) {
-      // A stopped job's own report says only "SIGTERM"; Slurm's state says why. With
-      // accounting on, its final row also carries the elapsed time and MaxRSS.
-      const wantRow = w.result.terminated !== undefined || (this.accounting && w.result.ok);
+      // A failed job's own report may say only "killed by SIGTERM": Slurm's final state says
+      // why (the signal can reach the command before the job's own handler notices it). With
+      // accounting on, the final row also carries the elapsed time and MaxRSS.
+      const wantRow = !w.result.ok || this.accounting;
       const rowFinal = w.row !== undefined && phaseOf(w.row.state) === 'final';
       if (!wantRow || rowFinal || late(w.resultAt))
         w.end({ type: 'result', result: w.result, ...(w.row ? { row: w.row } : {}) });
@@ -355,7 +358,7 @@ export class SlurmExecutor implements Executor {
       };
     if (end.type === 'cancelled') return this.cancelled(undefined);
     const { result, row } = end;
-    const slurmSays = result.terminated && row ? finalFailure(row) : undefined;
+    const slurmSays = row && stoppedBySlurm(row) ? finalFailure(row) : undefined;
     return {
       ok: false,
       cause: slurmSays?.cause ?? result.cause ?? 'exit',

@@ -25,12 +25,10 @@ async function main(specPath: string): Promise<number> {
   fs.rmSync(spec.resultPath, { force: true });
   emptyDir(spec.job.outDir);
   const controller = new AbortController();
-  let terminated: string | undefined;
+  // Slurm's stop (time limit, scancel, preemption) ends the stage as a Ctrl-C would; the
+  // runner reads why from Slurm's final state.
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGUSR1'] as const)
-    process.on(signal, () => {
-      terminated = signal;
-      controller.abort();
-    });
+    process.on(signal, () => controller.abort());
   let writtenAt = 0;
   let latest: StageProgress | undefined;
   const writeProgress = (): void => {
@@ -67,7 +65,6 @@ async function main(specPath: string): Promise<number> {
     node: os.hostname(),
     startedAt,
     endedAt: Date.now(),
-    ...(terminated ? { terminated } : {}),
   };
   writeFileAtomic(spec.resultPath, `${JSON.stringify(result)}\n`);
   return outcome.ok ? 0 : 1;

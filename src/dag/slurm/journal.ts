@@ -49,8 +49,6 @@ export interface JobResult {
   node: string;
   startedAt: number;
   endedAt: number;
-  /** The job was told to stop (scancel, time limit, preemption): Slurm's state says why. */
-  terminated?: string;
 }
 
 const readJson = <T>(file: string): T | undefined => {

@@ -50,6 +50,12 @@ export function phaseOf(state: string): Phase {
   return word in FINAL_CAUSES ? 'final' : 'running';
 }
 
+/** A final state that Slurm brought about (time limit, scancel, node failure, ...), not the job's exit. */
+export function stoppedBySlurm(row: QueueRow): boolean {
+  const cause = FINAL_CAUSES[stateWord(row.state)];
+  return cause !== undefined && cause !== 'exit';
+}
+
 /** A job that ended without writing its result: the stage fails with Slurm's state. */
 export function finalFailure(row: QueueRow): { cause: FailureCause; message: string } {
   const cause = FINAL_CAUSES[stateWord(row.state)] ?? 'runner';
