@@ -95,19 +95,25 @@ export class LocalExecutor implements Executor {
 
 /** A stage's output as lines: into its log file, a tail for the failure summary, the hooks. */
 class StageOutput {
-  readonly log: StageLog;
   private readonly tail: string[] = [];
   private readonly pending = { stdout: '', stderr: '' };
 
-  constructor(
+  /**
+   * A log that cannot be written stops the stage: on a full disk its output would not fit
+   * either, and the runner must hear about the disk rather than crash on it.
+   */
+  static async open(
     file: string,
-    private readonly hooks: StageHooks,
+    hooks: StageHooks,
     onLogFailure: () => void,
-  ) {
-    // A log that cannot be written stops the stage: on a full disk its output would not fit
-    // either, and the runner must hear about the disk rather than crash on it.
-    this.log = new StageLog(file, onLogFailure);
+  ): Promise<StageOutput> {
+    return new StageOutput(await StageLog.open(file, onLogFailure), hooks);
   }
+
+  private constructor(
+    readonly log: StageLog,
+    private readonly hooks: StageHooks,
+  ) {}
 
   line(stream: 'stdout' | 'stderr', text: string): void {
     this.log.write(stream === 'stderr' ? `[stderr] ${text}\n` : `${text}\n`);
@@ -140,10 +146,14 @@ class StageOutput {
   }
 }
 
-function runInChild(job: StageJob, hooks: StageHooks, signal: AbortSignal): Promise<StageOutcome> {
+async function runInChild(
+  job: StageJob,
+  hooks: StageHooks,
+  signal: AbortSignal,
+): Promise<StageOutcome> {
   let stop = (): void => {};
-  const out = new StageOutput(job.logPath, hooks, () => stop());
-  if (out.log.failure) return Promise.resolve(logFailed(out.log.failure, null, null, []));
+  const out = await StageOutput.open(job.logPath, hooks, () => stop());
+  if (out.log.failure) return logFailed(out.log.failure, null, null, []);
   const child = fork(runnerPath, [], {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     serialization: 'json',
@@ -206,7 +216,7 @@ async function runInProcess(
 ): Promise<StageOutcome> {
   const controller = new AbortController();
   const stop = (): void => controller.abort();
-  const out = new StageOutput(job.logPath, hooks, stop);
+  const out = await StageOutput.open(job.logPath, hooks, stop);
   if (out.log.failure) return logFailed(out.log.failure, null, null, []);
   if (signal.aborted) stop();
   else signal.addEventListener('abort', stop, { once: true });

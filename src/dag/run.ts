@@ -236,6 +236,7 @@ export async function runPipeline(
     settled.set(stage.id, p);
   }
   await Promise.all(settled.values());
+  await store.removalsDone();
   try {
     statCache.save();
     planner.saveCaches();

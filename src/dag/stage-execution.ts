@@ -5,7 +5,6 @@
  * fresh stage is recorded as cached. run.ts decides which stages get here and when; this
  * module is the only place that writes a stage's outcome.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ArtifactChange, ArtifactsView } from './artifacts-view.js';
 import { bytesFree, diskFullMessage, isDiskFull, NEARLY_FULL_BYTES } from './disk-full.js';
@@ -148,7 +147,7 @@ async function runAttempt(
     at.release();
     return await commitOutput(ctx, stage, state, outDir, at.t0);
   } finally {
-    fs.rmSync(outDir, { recursive: true, force: true });
+    ctx.store.removeInBackground(outDir);
   }
 }
 

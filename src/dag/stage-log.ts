@@ -17,17 +17,30 @@ export class StageLog {
   private fd: number | undefined;
   failure: LogFailure | undefined;
 
-  constructor(
-    readonly file: string,
-    private readonly onFailure: (failure: LogFailure) => void = () => {},
-  ) {
+  /**
+   * Creates the file on the threadpool: on ext4 creating an inode waits for the journal
+   * commit that other stages' fsyncs started, which must not hold up the engine's thread.
+   */
+  static async open(
+    file: string,
+    onFailure: (failure: LogFailure) => void = () => {},
+  ): Promise<StageLog> {
+    const log = new StageLog(file, onFailure);
     try {
-      fs.mkdirSync(path.dirname(this.file), { recursive: true });
-      this.fd = fs.openSync(this.file, 'w');
+      await fs.promises.mkdir(path.dirname(file), { recursive: true });
+      log.fd = await new Promise<number>((resolve, reject) =>
+        fs.open(file, 'w', (err, fd) => (err ? reject(err) : resolve(fd))),
+      );
     } catch (err) {
-      this.fail(err);
+      log.fail(err);
     }
+    return log;
   }
+
+  private constructor(
+    readonly file: string,
+    private readonly onFailure: (failure: LogFailure) => void,
+  ) {}
 
   write(text: string): void {
     if (this.fd === undefined) return;

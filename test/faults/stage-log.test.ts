@@ -15,9 +15,9 @@ describe('a stage log on a full disk', () => {
     for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
   });
 
-  test.runIf(fullDevice)('keeps the failure instead of throwing, once', () => {
+  test.runIf(fullDevice)('keeps the failure instead of throwing, once', async () => {
     const seen: string[] = [];
-    const log = new StageLog('/dev/full', (f) => seen.push(f.message));
+    const log = await StageLog.open('/dev/full', (f) => seen.push(f.message));
     log.write('one\n');
     log.write('two\n');
     log.close();
@@ -26,11 +26,11 @@ describe('a stage log on a full disk', () => {
     expect(seen).toHaveLength(1);
   });
 
-  test('a log that cannot be opened is a failure, not an exception', () => {
+  test('a log that cannot be opened is a failure, not an exception', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advrob-log-'));
     dirs.push(dir);
     fs.writeFileSync(path.join(dir, 'file'), '');
-    const log = new StageLog(path.join(dir, 'file', 'x.log'));
+    const log = await StageLog.open(path.join(dir, 'file', 'x.log'));
     log.write('lost\n');
     expect(log.failure).toMatchObject({ diskFull: false });
     expect(log.failure?.message).toContain('could not write the log');
