@@ -3,6 +3,7 @@
  * part below is one function, run in order by `main`; add a part by adding a function.
  *   1. planning: `loadPipeline` of a 10,000-stage pipeline, in process (bench/plan.ts);
  *   2. the peer pipeline at F=7 (233 stages): cold `run --jobs 2` and the no-op run;
+ *      every cold run, ours or Snakemake's, in a workspace of its own (`FreshWorkspaces`);
  *   3. Snakemake on the same DAG in the same run when `snakemake` is installed: `--cores 2`
  *      cold and no-op at F=7, then ours and Snakemake's cold runs in turns and no-op runs in
  *      turns (the ratios' figures), `-n` at F=312;
@@ -19,6 +20,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
+  FreshWorkspaces,
   figure,
   load,
   median,
@@ -28,6 +30,7 @@ import {
   timeCli,
   timeCommand,
   versionOf,
+  type Where,
 } from './measure.js';
 import { peerPipeline, peerSnakefile, peerStages } from './peer.js';
 import { slurmOverhead } from './slurm.js';
@@ -49,13 +52,6 @@ function workspace(name: string, text: string, file = 'pipeline.yaml'): string {
   fs.writeFileSync(path.join(dir, file), text);
   return dir;
 }
-
-const wipe =
-  (dir: string, keep: string): (() => void) =>
-  () => {
-    for (const entry of fs.readdirSync(dir))
-      if (entry !== keep) fs.rmSync(path.join(dir, entry), { recursive: true, force: true });
-  };
 
 async function planning(): Promise<void> {
   const planBench = new URL('./plan.js', import.meta.url);
@@ -97,39 +93,37 @@ function bigCommands(): void {
   }
 }
 
-/** Part 2: small stages at F=7, cold (cache wiped before each run) and no-op. */
+/** Part 2: small stages at F=7, cold (a new workspace for each run) and no-op. */
 function smallRuns(): void {
   console.log(`\nadvrob-dag, peer pipeline F=${SMALL} (${peerStages(SMALL)} stages):`);
-  const dir = workspace('small', peerPipeline(SMALL));
+  const cold = new FreshWorkspaces('small', { 'pipeline.yaml': peerPipeline(SMALL) });
   try {
-    const cold = timeCli(dir, ['run', '--jobs', '2', '--no-ui'], {
-      repeats: REPEATS,
-      before: wipe(dir, 'pipeline.yaml'),
-    });
-    show('cold run --jobs 2, F=7', cold);
+    show(
+      'cold run --jobs 2, F=7',
+      timeCli(cold.next, ['run', '--jobs', '2', '--no-ui'], { repeats: REPEATS }),
+    );
+    const dir = cold.next();
+    timeCli(dir, ['run', '--no-ui'], { repeats: 1 });
     show('no-op run, F=7', timeCli(dir, ['run', '--no-ui'], { repeats: REPEATS }));
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    cold.remove();
   }
 }
 
 /**
  * Ours then Snakemake's, run after run, so that a change of load during the bench (the
- * machine may be shared) weighs on both alike: the ratios' figures. `before` runs untimed
- * ahead of each run (a wipe, for the cold figures).
+ * machine may be shared) weighs on both alike: the ratios' figures.
  */
 function inTurns(
   names: [ours: string, theirs: string],
-  ours: { dir: string; args: string[]; before?: () => void },
-  theirs: { dir: string; args: string[]; before?: () => void },
+  ours: { where: Where; args: string[] },
+  theirs: { where: Where; args: string[] },
 ): void {
   const a: Timed[] = [];
   const b: Timed[] = [];
   for (let i = 0; i < REPEATS; i++) {
-    ours.before?.();
-    a.push(timeCli(ours.dir, ours.args, { repeats: 1 }));
-    theirs.before?.();
-    b.push(timeCommand(theirs.dir, 'snakemake', theirs.args, { repeats: 1 }));
+    a.push(timeCli(ours.where, ours.args, { repeats: 1 }));
+    b.push(timeCommand(theirs.where, 'snakemake', theirs.args, { repeats: 1 }));
   }
   const all = (runs: Timed[]): Timed => {
     const ms = runs.flatMap((t) => t.runs);
@@ -140,22 +134,25 @@ function inTurns(
 }
 
 /** The F=7 cold runs and no-op runs, each pair in turns. */
-function peerInTurns(snakemakeDir: string): void {
-  const ours = workspace('small-turns', peerPipeline(SMALL));
+function peerInTurns(snakemakeCold: FreshWorkspaces): void {
+  const ours = new FreshWorkspaces('small-turns', { 'pipeline.yaml': peerPipeline(SMALL) });
   try {
     inTurns(
       ['cold run --jobs 2, F=7, in turns', 'snakemake cold, F=7, in turns'],
-      { dir: ours, args: ['run', '--jobs', '2', '--no-ui'], before: wipe(ours, 'pipeline.yaml') },
-      { dir: snakemakeDir, args: ['--cores', '2'], before: wipe(snakemakeDir, 'Snakefile') },
+      { where: ours.next, args: ['run', '--jobs', '2', '--no-ui'] },
+      { where: snakemakeCold.next, args: ['--cores', '2'] },
     );
-    timeCli(ours, ['run', '--no-ui'], { repeats: 1 });
+    const dir = ours.next();
+    const snakemakeDir = snakemakeCold.next();
+    timeCli(dir, ['run', '--no-ui'], { repeats: 1 });
+    timeCommand(snakemakeDir, 'snakemake', ['--cores', '2'], { repeats: 1 });
     inTurns(
       ['no-op run, F=7, in turns', 'snakemake no-op, F=7, in turns'],
-      { dir: ours, args: ['run', '--no-ui'] },
-      { dir: snakemakeDir, args: ['--cores', '2'] },
+      { where: dir, args: ['run', '--no-ui'] },
+      { where: snakemakeDir, args: ['--cores', '2'] },
     );
   } finally {
-    fs.rmSync(ours, { recursive: true, force: true });
+    ours.remove();
   }
 }
 
@@ -170,26 +167,24 @@ function snakemake(): boolean {
   }
   const python = versionOf('python3', ['--version']) !== undefined ? 'python3' : undefined;
   console.log(`\nsnakemake ${version} on the same DAG:`);
-  const run = (name: string, dir: string, args: string[], before?: () => void): void => {
+  const run = (name: string, where: Where, args: string[]): void => {
     const rss = python ? rssViaPython(python, 'snakemake', args) : undefined;
     show(
       name,
-      timeCommand(dir, 'snakemake', args, {
-        repeats: REPEATS,
-        ...(before ? { before } : {}),
-        ...(rss ? { rss } : {}),
-      }),
+      timeCommand(where, 'snakemake', args, { repeats: REPEATS, ...(rss ? { rss } : {}) }),
     );
   };
-  const small = workspace('snakemake-small', peerSnakefile(SMALL), 'Snakefile');
+  const small = new FreshWorkspaces('snakemake-small', { Snakefile: peerSnakefile(SMALL) });
   const big = workspace('snakemake-big', peerSnakefile(BIG), 'Snakefile');
   try {
-    run('snakemake --cores 2, cold, F=7', small, ['--cores', '2'], wipe(small, 'Snakefile'));
-    run('snakemake --cores 2, no-op, F=7', small, ['--cores', '2']);
+    run('snakemake --cores 2, cold, F=7', small.next, ['--cores', '2']);
+    const done = small.next();
+    timeCommand(done, 'snakemake', ['--cores', '2'], { repeats: 1 });
+    run('snakemake --cores 2, no-op, F=7', done, ['--cores', '2']);
     peerInTurns(small);
     run('snakemake -n, F=312', big, ['-n']);
   } finally {
-    fs.rmSync(small, { recursive: true, force: true });
+    small.remove();
     fs.rmSync(big, { recursive: true, force: true });
   }
   return true;

@@ -52,24 +52,57 @@ function once(cwd: string, command: string, args: string[], extraEnv = {}): numb
 }
 
 /**
- * `repeats` timed runs of a command (`before` runs first, untimed, each time: e.g. wiping
- * a cache for a cold run). Memory is read from one further run when `rss` is given.
+ * Where a timed run happens: a directory, or a function handing out a directory per run
+ * (`FreshWorkspaces.next`, for cold runs).
+ */
+export type Where = string | (() => string);
+
+const dirOf = (where: Where): string => (typeof where === 'string' ? where : where());
+
+/**
+ * A new workspace per cold run, all removed at the end (`remove`). Wiping one workspace
+ * before each run instead would time the tool on a file system busy with the wipe's own
+ * thousands of deletes: ext4 without a journal scans recently freed inodes on every create
+ * (`recently_deleted`), so a run right after an `rm -rf` pays for it, in proportion to the
+ * files it creates.
+ */
+export class FreshWorkspaces {
+  readonly #root: string;
+  readonly #files: Readonly<Record<string, string>>;
+  #count = 0;
+
+  constructor(name: string, files: Readonly<Record<string, string>>) {
+    this.#root = fs.mkdtempSync(path.join(os.tmpdir(), `advrob-dag-bench-${name}-`));
+    this.#files = files;
+  }
+
+  readonly next = (): string => {
+    const dir = path.join(this.#root, String(this.#count++));
+    fs.mkdirSync(dir);
+    for (const [file, text] of Object.entries(this.#files))
+      fs.writeFileSync(path.join(dir, file), text);
+    return dir;
+  };
+
+  remove(): void {
+    fs.rmSync(this.#root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `repeats` timed runs of a command. Memory is read from one further run when `rss` is given.
  */
 export function timeCommand(
-  cwd: string,
+  where: Where,
   command: string,
   args: string[],
-  opts: { repeats: number; before?: () => void; rss?: (cwd: string) => number | undefined },
+  opts: { repeats: number; rss?: (cwd: string) => number | undefined },
 ): Timed {
   const runs: number[] = [];
-  for (let i = 0; i < opts.repeats; i++) {
-    opts.before?.();
-    runs.push(once(cwd, command, args));
-  }
+  for (let i = 0; i < opts.repeats; i++) runs.push(once(dirOf(where), command, args));
   const timed: Timed = { ms: median(runs), runs };
   if (opts.rss) {
-    opts.before?.();
-    const mb = opts.rss(cwd);
+    const mb = opts.rss(dirOf(where));
     if (mb !== undefined) timed.rssMb = mb;
   }
   return timed;
@@ -80,18 +113,13 @@ export function timeCommand(
  * memory probe preloaded (a few lines, no measurable cost), so the peak memory printed is
  * the largest of the very runs that were timed.
  */
-export function timeCli(
-  cwd: string,
-  args: string[],
-  opts: { repeats: number; before?: () => void },
-): Timed {
+export function timeCli(where: Where, args: string[], opts: { repeats: number }): Timed {
   const file = path.join(os.tmpdir(), `advrob-dag-rss-${process.pid}`);
   const runs: number[] = [];
   let peakKb = 0;
   for (let i = 0; i < opts.repeats; i++) {
-    opts.before?.();
     runs.push(
-      once(cwd, process.execPath, ['--import', probePath, cliPath, ...args], {
+      once(dirOf(where), process.execPath, ['--import', probePath, cliPath, ...args], {
         ADVROB_BENCH_RSS: file,
       }),
     );

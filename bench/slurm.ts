@@ -7,10 +7,7 @@
  * Skipped, with the reason, when no Slurm cluster answers (scripts/slurm-up.sh starts one).
  */
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { cliPath, load, type Timed, timeCommand } from './measure.js';
+import { cliPath, FreshWorkspaces, load, type Timed, timeCommand } from './measure.js';
 import { peerPipeline, peerStages } from './peer.js';
 
 const FOLDS = 7;
@@ -22,27 +19,17 @@ function clusterCpus(): number | undefined {
   return up ? Number.parseInt(up.split(' ')[1] ?? '', 10) || 1 : undefined;
 }
 
-/** A workspace whose pipeline polls Slurm every second (the figure is the executor's, not the interval's). */
-function workspace(name: string, stages: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `advrob-dag-bench-${name}-`));
+/**
+ * New workspaces, one per cold run, whose pipeline polls Slurm every second (the figure is
+ * the executor's, not the interval's).
+ */
+function workspaces(name: string, stages: string): FreshWorkspaces {
   const text = stages.replace(/^stages:/m, 'runtime:\n  slurm: { poll_interval: 1 }\nstages:');
-  fs.writeFileSync(path.join(dir, 'pipeline.yaml'), text);
-  return dir;
+  return new FreshWorkspaces(name, { 'pipeline.yaml': text });
 }
 
-function cold(dir: string, args: string[], repeats: number): Timed {
-  const wipe = (): void => {
-    for (const entry of fs.readdirSync(dir))
-      if (entry !== 'pipeline.yaml')
-        fs.rmSync(path.join(dir, entry), { recursive: true, force: true });
-  };
-  const timed = timeCommand(dir, process.execPath, [cliPath, 'run', '--no-ui', ...args], {
-    repeats,
-    before: wipe,
-  });
-  wipe();
-  return timed;
-}
+const cold = (fresh: FreshWorkspaces, args: string[], repeats: number): Timed =>
+  timeCommand(fresh.next, process.execPath, [cliPath, 'run', '--no-ui', ...args], { repeats });
 
 const ONE_STAGE = `version: 1
 name: one
@@ -63,8 +50,8 @@ export function slurmOverhead(repeats: number): void {
     return;
   }
   const jobs = ['--jobs', String(cpus)];
-  const one = workspace('slurm-one', ONE_STAGE);
-  const peer = workspace('slurm-peer', peerPipeline(FOLDS));
+  const one = workspaces('slurm-one', ONE_STAGE);
+  const peer = workspaces('slurm-peer', peerPipeline(FOLDS));
   try {
     const rows: [string, Timed, Timed, number][] = [
       [
@@ -87,7 +74,7 @@ export function slurmOverhead(repeats: number): void {
       );
     }
   } finally {
-    fs.rmSync(one, { recursive: true, force: true });
-    fs.rmSync(peer, { recursive: true, force: true });
+    one.remove();
+    peer.remove();
   }
 }
