@@ -56,6 +56,10 @@ const stampOf = (st: fs.Stats): FileStamp => [st.size, st.mtimeMs, st.ino];
 const sameStamp = (a: FileStamp, b: FileStamp): boolean =>
   a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
 
+let stagings = 0;
+/** Unique among the staging dirs of this process; a dead process's are swept under the lock. */
+const stagingSuffix = (): string => `${process.pid}-${stagings++}`;
+
 export class ArtifactsView {
   private readonly markers: string;
   /** Markers read or written in this process, by stage id. */
@@ -197,7 +201,8 @@ export class ArtifactsView {
     this.index.invalidate();
     const final = this.dir(stageId);
     fs.mkdirSync(this.root, { recursive: true });
-    const staging = await fsp.mkdtemp(path.join(this.root, `.building-${idFileName(stageId)}-`));
+    const staging = path.join(this.root, `.building-${idFileName(stageId)}-${stagingSuffix()}`);
+    await this.store.makeEmptyDir(staging);
     const files: Record<string, FileStamp> = {};
     for (const entry of tree.entries) {
       const target = path.join(staging, entry.path);

@@ -147,7 +147,7 @@ async function runAttempt(
     at.release();
     return await commitOutput(ctx, stage, state, outDir, at.t0);
   } finally {
-    ctx.store.removeInBackground(outDir);
+    ctx.store.releaseTempDir(outDir);
   }
 }
 

@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { EmptyDirPool } from './empty-dirs.js';
 import { canonicalJson, type KeyRecord } from './key.js';
 import type { Json } from './pipeline-types.js';
 
@@ -238,6 +239,8 @@ export class Store {
   readonly logsDir: string;
 
   private readonly removals = new Set<Promise<void>>();
+  private readonly emptyDirs: EmptyDirPool;
+  private scratchRootMade = false;
 
   constructor(readonly cacheDir: string) {
     this.objectsDir = path.join(cacheDir, 'objects');
@@ -246,6 +249,7 @@ export class Store {
     this.tmpDir = path.join(cacheDir, 'tmp');
     this.scratchRoot = path.join(cacheDir, 'scratch');
     this.logsDir = path.join(cacheDir, 'logs');
+    this.emptyDirs = new EmptyDirPool(this.tmpDir);
   }
 
   /**
@@ -404,41 +408,80 @@ export class Store {
     return heads;
   }
 
-  /** A fresh, empty output directory on the store's filesystem. */
+  /**
+   * A fresh, empty directory under cache/tmp, on the store's filesystem: a pooled one when
+   * there is one (its name then tells nothing), else a new one named after `label`.
+   */
   async makeTempDir(label: string): Promise<string> {
+    const pooled = this.emptyDirs.take();
+    if (pooled !== undefined) return pooled;
     fs.mkdirSync(this.tmpDir, { recursive: true });
     return fs.promises.mkdtemp(path.join(this.tmpDir, `${idFileName(label).slice(0, 60)}-`));
+  }
+
+  /** A temp dir nothing reads any more: pooled when empty (as committed output dirs are). */
+  releaseTempDir(dir: string): void {
+    this.release(dir);
   }
 
   /** Same key -> same dir: resumable work survives a crash of the stage or the runner. */
   async scratchDir(key: string): Promise<string> {
     const dir = path.join(this.scratchRoot, key);
-    await fs.promises.mkdir(dir, { recursive: true });
+    if (!this.scratchRootMade) {
+      await fs.promises.mkdir(this.scratchRoot, { recursive: true });
+      this.scratchRootMade = true;
+    }
+    if (!(await this.emptyDirs.moveTo(dir))) await fs.promises.mkdir(dir, { recursive: true });
     return dir;
   }
 
   /** The scratch of a key whose stage succeeded: nothing will resume from it. */
   removeScratch(key: string): void {
-    this.removeInBackground(path.join(this.scratchRoot, key));
+    this.release(path.join(this.scratchRoot, key));
   }
 
   /**
-   * Removes a directory nothing reads any more, on the threadpool: on ext4 an rmdir waits for
-   * the journal commit that other stages' fsyncs started, which on the engine's thread held
-   * up every stage (a cold run of 233 small stages spent ~0.9 s there). What a kill leaves is
-   * swept by the next run (tmp) or gc (scratch).
+   * Makes the empty directory `target` (its parent exists), by renaming a pooled one when
+   * it can: for dirs outside cache/tmp, e.g. a view's staging dir.
    */
-  removeInBackground(dir: string): void {
-    const removal = fs.promises
-      .rm(dir, { recursive: true, force: true })
+  async makeEmptyDir(target: string): Promise<void> {
+    if (!(await this.emptyDirs.moveTo(target))) await fs.promises.mkdir(target);
+  }
+
+  /**
+   * Pools `dir` when it is empty, else removes it; on the threadpool either way: on ext4 an
+   * rmdir waits for the journal commit that other stages' fsyncs started, which on the
+   * engine's thread held up every stage (a cold run of 233 small stages spent ~0.9 s there).
+   * What a kill leaves is swept by the next run (tmp) or gc (scratch).
+   */
+  private release(dir: string): void {
+    this.inBackground(
+      this.emptyDirs.keep(dir).then((kept) => {
+        if (!kept) return fs.promises.rm(dir, { recursive: true, force: true });
+      }),
+    );
+  }
+
+  private inBackground(work: Promise<unknown>): void {
+    const removal: Promise<void> = work
+      .then(() => {})
       .catch(() => {})
       .finally(() => this.removals.delete(removal));
     this.removals.add(removal);
   }
 
-  /** Waits for the background removals started so far. */
-  async removalsDone(): Promise<void> {
+  /** Waits for the background work (pooling, removals) started so far. */
+  async settled(): Promise<void> {
     await Promise.all([...this.removals]);
+  }
+
+  /**
+   * Waits for the background removals started so far, then removes the pooled empty dirs
+   * (the run is over: nothing will take them).
+   */
+  async removalsDone(): Promise<void> {
+    await this.settled();
+    await Promise.all(this.emptyDirs.drain().map((dir) => fs.promises.rmdir(dir).catch(() => {})));
   }
 }
 

@@ -169,6 +169,84 @@ function patchFs(patch: FsPatch): () => void {
   };
 }
 
+describe('Store: reused empty directories', () => {
+  const inode = (dir: string): number => fs.statSync(dir).ino;
+
+  it('hands a committed, emptied output dir out again and removes one that is not empty', async () => {
+    const store = new Store(path.join(tmp(), 'cache'));
+    const out = await store.makeTempDir('s');
+    fs.writeFileSync(path.join(out, 'a.txt'), 'alpha\n');
+    await store.commit(out, recordOf(sha256('k')));
+    expect(fs.readdirSync(out)).toEqual([]);
+    const ino = inode(out);
+    store.releaseTempDir(out);
+    await store.settled();
+    const again = await store.makeTempDir('t');
+    expect(again).toBe(out);
+    expect(inode(again)).toBe(ino);
+
+    fs.writeFileSync(path.join(again, 'left.txt'), 'a failed stage left this\n');
+    store.releaseTempDir(again);
+    await store.settled();
+    expect(fs.existsSync(again)).toBe(false);
+    const made = await store.makeTempDir('u');
+    expect(fs.readdirSync(made)).toEqual([]);
+    expect(made).not.toBe(again);
+  });
+
+  it('renames a pooled dir into place for a new scratch and a view staging dir', async () => {
+    const root = tmp();
+    const store = new Store(path.join(root, 'cache'));
+    const a = await store.makeTempDir('a');
+    const b = await store.makeTempDir('b');
+    const [inoA, inoB] = [inode(a), inode(b)];
+    store.releaseTempDir(a);
+    store.releaseTempDir(b);
+    await store.settled();
+    const scratch = await store.scratchDir(sha256('k1'));
+    expect([inoA, inoB]).toContain(inode(scratch));
+    const staging = path.join(root, 'artifacts-staging');
+    await store.makeEmptyDir(staging);
+    expect([inoA, inoB]).toContain(inode(staging));
+    expect(inode(staging)).not.toBe(inode(scratch));
+    expect(fs.readdirSync(staging)).toEqual([]);
+    await store.makeEmptyDir(path.join(root, 'made'));
+    expect(fs.statSync(path.join(root, 'made')).isDirectory()).toBe(true);
+  });
+
+  it("never replaces a scratch that holds a stage's resumable work", async () => {
+    const store = new Store(path.join(tmp(), 'cache'));
+    const key = sha256('resume');
+    const scratch = await store.scratchDir(key);
+    fs.writeFileSync(path.join(scratch, 'epoch-3.ckpt'), 'weights');
+    store.releaseTempDir(await store.makeTempDir('spare'));
+    await store.settled();
+    expect(await store.scratchDir(key)).toBe(scratch);
+    expect(fs.readFileSync(path.join(scratch, 'epoch-3.ckpt'), 'utf8')).toBe('weights');
+    expect(fs.readdirSync(store.tmpDir)).toHaveLength(1);
+  });
+
+  it('pools an emptied scratch and removes a full one; nothing is left in tmp once done', async () => {
+    const store = new Store(path.join(tmp(), 'cache'));
+    const empty = await store.scratchDir(sha256('e'));
+    const full = await store.scratchDir(sha256('f'));
+    fs.writeFileSync(path.join(full, 'x'), 'x');
+    const ino = inode(empty);
+    store.removeScratch(sha256('e'));
+    store.removeScratch(sha256('f'));
+    await store.settled();
+    expect(fs.existsSync(empty)).toBe(false);
+    expect(fs.existsSync(full)).toBe(false);
+    const next = await store.makeTempDir('next');
+    expect(inode(next)).toBe(ino);
+    expect(path.basename(next)).toMatch(/^pooled-/);
+    store.releaseTempDir(next);
+    store.releaseTempDir(await store.makeTempDir('last'));
+    await store.removalsDone();
+    expect(fs.readdirSync(store.tmpDir)).toEqual([]);
+  });
+});
+
 describe('StatCache', () => {
   it('hashes a file again only when its stat changes', () => {
     const root = tmp();
