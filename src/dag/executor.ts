@@ -98,22 +98,19 @@ class StageOutput {
   private readonly tail: string[] = [];
   private readonly pending = { stdout: '', stderr: '' };
 
-  /**
-   * A log that cannot be written stops the stage: on a full disk its output would not fit
-   * either, and the runner must hear about the disk rather than crash on it.
-   */
-  static async open(
-    file: string,
-    hooks: StageHooks,
-    onLogFailure: () => void,
-  ): Promise<StageOutput> {
-    return new StageOutput(await StageLog.open(file, onLogFailure), hooks);
-  }
+  readonly log: StageLog;
 
-  private constructor(
-    readonly log: StageLog,
+  /**
+   * A log that cannot be written stops the stage (`onLogFailure`): on a full disk its output
+   * would not fit either, and the runner must hear about the disk rather than crash on it.
+   */
+  constructor(
+    file: string,
     private readonly hooks: StageHooks,
-  ) {}
+    onLogFailure: () => void,
+  ) {
+    this.log = new StageLog(file, onLogFailure);
+  }
 
   line(stream: 'stdout' | 'stderr', text: string): void {
     this.log.write(stream === 'stderr' ? `[stderr] ${text}\n` : `${text}\n`);
@@ -134,9 +131,13 @@ class StageOutput {
     this.pending[stream] = '';
   }
 
-  /** Closes the log; the outcome, unless the log itself failed. */
-  close(outcome: StageOutcome, code: number | null, signal: string | null): StageOutcome {
-    this.log.close();
+  /** Closes the log (made even if empty for a failure); the outcome, unless the log failed. */
+  async close(
+    outcome: StageOutcome,
+    code: number | null,
+    signal: string | null,
+  ): Promise<StageOutcome> {
+    await this.log.close({ evenIfEmpty: !outcome.ok });
     if (this.log.failure) return logFailed(this.log.failure, code, signal, this.logTail());
     return outcome;
   }
@@ -152,8 +153,7 @@ async function runInChild(
   signal: AbortSignal,
 ): Promise<StageOutcome> {
   let stop = (): void => {};
-  const out = await StageOutput.open(job.logPath, hooks, () => stop());
-  if (out.log.failure) return logFailed(out.log.failure, null, null, []);
+  const out = new StageOutput(job.logPath, hooks, () => stop());
   const child = fork(runnerPath, [], {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     serialization: 'json',
@@ -216,8 +216,7 @@ async function runInProcess(
 ): Promise<StageOutcome> {
   const controller = new AbortController();
   const stop = (): void => controller.abort();
-  const out = await StageOutput.open(job.logPath, hooks, stop);
-  if (out.log.failure) return logFailed(out.log.failure, null, null, []);
+  const out = new StageOutput(job.logPath, hooks, stop);
   if (signal.aborted) stop();
   else signal.addEventListener('abort', stop, { once: true });
   const { logPath: _logPath, key: _key, resources: _resources, ...call } = job;

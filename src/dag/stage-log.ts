@@ -13,36 +13,66 @@ export interface LogFailure {
   message: string;
 }
 
+/**
+ * Made on the first line, not before: most small stages print nothing, and a file per stage
+ * is an inode made for nothing (on ext4 without a journal each create scans the inodes freed
+ * lately, so a run's creates cost more as it goes). The file is created on the threadpool
+ * (on ext4 with a journal a create waits for the commit other stages' fsyncs started, which
+ * must not hold up the engine's thread); lines written meanwhile wait in memory.
+ */
 export class StageLog {
   private fd: number | undefined;
+  private state: 'unopened' | 'opening' | 'open' | 'closed' = 'unopened';
+  private waiting: string[] = [];
+  private opened: Promise<void> | undefined;
   failure: LogFailure | undefined;
 
-  /**
-   * Creates the file on the threadpool: on ext4 creating an inode waits for the journal
-   * commit that other stages' fsyncs started, which must not hold up the engine's thread.
-   */
-  static async open(
-    file: string,
-    onFailure: (failure: LogFailure) => void = () => {},
-  ): Promise<StageLog> {
-    const log = new StageLog(file, onFailure);
-    try {
-      await fs.promises.mkdir(path.dirname(file), { recursive: true });
-      log.fd = await new Promise<number>((resolve, reject) =>
-        fs.open(file, 'w', (err, fd) => (err ? reject(err) : resolve(fd))),
-      );
-    } catch (err) {
-      log.fail(err);
-    }
-    return log;
-  }
-
-  private constructor(
+  constructor(
     readonly file: string,
-    private readonly onFailure: (failure: LogFailure) => void,
+    private readonly onFailure: (failure: LogFailure) => void = () => {},
   ) {}
 
   write(text: string): void {
+    if (this.state === 'unopened') this.open();
+    if (this.state === 'opening') this.waiting.push(text);
+    else if (this.state === 'open') this.writeNow(text);
+  }
+
+  /**
+   * Closes the file once the lines written so far are in it. `evenIfEmpty`: make the file
+   * though nothing was written (a failed stage's log path is shown, so it should be there),
+   * at best effort: not making an empty file is no failure of the log.
+   */
+  async close(opts: { evenIfEmpty?: boolean } = {}): Promise<void> {
+    if (this.state === 'unopened' && opts.evenIfEmpty) {
+      this.state = 'closed';
+      await fs.promises
+        .mkdir(path.dirname(this.file), { recursive: true })
+        .then(() => fs.promises.writeFile(this.file, ''))
+        .catch(() => {});
+      return;
+    }
+    await this.opened;
+    this.closeNow();
+  }
+
+  private open(): void {
+    this.state = 'opening';
+    this.opened = (async () => {
+      try {
+        await fs.promises.mkdir(path.dirname(this.file), { recursive: true });
+        this.fd = await new Promise<number>((resolve, reject) =>
+          fs.open(this.file, 'w', (err, fd) => (err ? reject(err) : resolve(fd))),
+        );
+        this.state = 'open';
+        for (const text of this.waiting.splice(0)) this.writeNow(text);
+      } catch (err) {
+        this.fail(err);
+      }
+    })();
+  }
+
+  private writeNow(text: string): void {
     if (this.fd === undefined) return;
     try {
       fs.writeSync(this.fd, text);
@@ -51,9 +81,11 @@ export class StageLog {
     }
   }
 
-  close(): void {
+  private closeNow(): void {
     const fd = this.fd;
     this.fd = undefined;
+    this.state = 'closed';
+    this.waiting = [];
     if (fd === undefined) return;
     try {
       fs.closeSync(fd);
@@ -63,7 +95,7 @@ export class StageLog {
   }
 
   private fail(err: unknown): void {
-    this.close();
+    this.closeNow();
     if (this.failure) return;
     const diskFull = isDiskFull(err);
     this.failure = {

@@ -10,7 +10,7 @@ runtime: { retries: 2, retry_backoff: 0.05 }
 stages:
   flaky:
     kind: command
-    cmd: if [ -e "$WORKSPACE/kill-me" ]; then rm "$WORKSPACE/kill-me"; kill -9 $$; fi; echo steady > steady.txt
+    cmd: if [ -e "$WORKSPACE/kill-me" ]; then rm "$WORKSPACE/kill-me"; kill -9 $$; fi; echo steady | tee steady.txt
     outs: [steady.txt]
   failing:
     kind: command
@@ -71,7 +71,7 @@ describe.concurrent('retries', () => {
       { stageId: 'flaky', attempt: 1, retried: true, cause: 'signal' },
     ]);
     expect(fs.existsSync(run.failures[0]?.logPath ?? '')).toBe(true);
-    expect(r.exists(`cache/logs/${String(events[0]?.runId)}/flaky.attempt-2.log`)).toBe(true);
+    expect(r.read(`cache/logs/${String(events[0]?.runId)}/flaky.attempt-2.log`)).toBe('steady\n');
     const text = await r.run(['log']);
     expect(text.stdout).toMatch(/retried flaky attempt 1 \(signal\)/);
   });

@@ -17,10 +17,10 @@ describe('a stage log on a full disk', () => {
 
   test.runIf(fullDevice)('keeps the failure instead of throwing, once', async () => {
     const seen: string[] = [];
-    const log = await StageLog.open('/dev/full', (f) => seen.push(f.message));
+    const log = new StageLog('/dev/full', (f) => seen.push(f.message));
     log.write('one\n');
     log.write('two\n');
-    log.close();
+    await log.close();
     expect(log.failure?.diskFull).toBe(true);
     expect(log.failure?.message).toMatch(/^disk full writing the log \/dev\/full/);
     expect(seen).toHaveLength(1);
@@ -30,10 +30,35 @@ describe('a stage log on a full disk', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advrob-log-'));
     dirs.push(dir);
     fs.writeFileSync(path.join(dir, 'file'), '');
-    const log = await StageLog.open(path.join(dir, 'file', 'x.log'));
+    const log = new StageLog(path.join(dir, 'file', 'x.log'));
     log.write('lost\n');
+    await log.close();
     expect(log.failure).toMatchObject({ diskFull: false });
     expect(log.failure?.message).toContain('could not write the log');
+  });
+
+  test('is made on the first line, in order, and only for a failure when nothing came', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advrob-log-'));
+    dirs.push(dir);
+    const quiet = new StageLog(path.join(dir, 'run', 'quiet.log'));
+    await quiet.close();
+    expect(fs.existsSync(quiet.file)).toBe(false);
+
+    const talker = new StageLog(path.join(dir, 'run', 'talker.log'));
+    talker.write('one\n');
+    talker.write('two\n');
+    expect(fs.existsSync(talker.file)).toBe(false);
+    await new Promise((r) => setTimeout(r, 20));
+    talker.write('three\n');
+    await talker.close();
+    expect(fs.readFileSync(talker.file, 'utf8')).toBe('one\ntwo\nthree\n');
+    talker.write('after close\n');
+    expect(fs.readFileSync(talker.file, 'utf8')).toBe('one\ntwo\nthree\n');
+
+    const failed = new StageLog(path.join(dir, 'run', 'failed.log'));
+    await failed.close({ evenIfEmpty: true });
+    expect(fs.readFileSync(failed.file, 'utf8')).toBe('');
+    expect(failed.failure).toBeUndefined();
   });
 
   test.runIf(fullDevice)('fails the stage as disk-full and stops its process', async () => {
