@@ -91,12 +91,18 @@ export const command = defineStage<CommandParams>({
       deps: ctx.deps,
       env: ctx.params.env ?? {},
     });
-    const { code, signal } = await runShell(ctx.params.cmd, {
+    const output = ctx.output ?? ((stream, chunk) => process[stream].write(chunk));
+    const { code, signal, stoppedLeftovers } = await runShell(ctx.params.cmd, {
       cwd: ctx.outDir,
       env: { ...process.env, ...env },
-      output: ctx.output ?? ((stream, chunk) => process[stream].write(chunk)),
+      output,
       signal: ctx.signal,
     });
+    if (stoppedLeftovers)
+      output(
+        'stderr',
+        'advrob-dag: stopped the processes the command left running when its shell exited\n',
+      );
     if (signal) throw Object.assign(new Error(`command killed by ${signal}`), { signal });
     if (code !== 0)
       throw Object.assign(new Error(`command exited with code ${code}`), { exitCode: code });

@@ -4,6 +4,7 @@
  * not the engine's. Each shell gets its own process group, so an abort reaches everything it
  * started: SIGTERM first, SIGKILL if it is still there after a grace period.
  */
+import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { ShellReply, ShellRequest } from './shell-worker.js';
 
@@ -28,6 +29,63 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // already gone
   }
+}
+
+/** Whether any process of the group `pid` is left, zombies not counted. */
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return !onlyZombies(pid);
+}
+
+/**
+ * Whether every process of group `pgid` has exited and waits to be reaped (Linux's /proc;
+ * false where it cannot tell). A killed orphan stays a zombie until init reaps it, and some
+ * container inits reap late or never: the signal probe alone would wait for that.
+ */
+function onlyZombies(pgid: number): boolean {
+  let names: string[];
+  try {
+    names = fs.readdirSync('/proc');
+  } catch {
+    return false;
+  }
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z') return false;
+  }
+  return true;
+}
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Stops what the shell left running in its group once it has exited (a `cmd > log &` that
+ * was never waited for): SIGTERM, SIGKILL after the grace period, and waits until the group
+ * is empty. As at the end of a Slurm job: the output dir is the stage's no longer (it is
+ * committed, then reused), so nothing may go on writing there. True when there was any.
+ */
+async function stopLeftovers(pid: number): Promise<boolean> {
+  if (!groupAlive(pid)) return false;
+  killGroup(pid, 'SIGTERM');
+  const started = Date.now();
+  // Bounded: a process stuck in the kernel (state D) outlives SIGKILL for a while.
+  while (groupAlive(pid) && Date.now() - started < 2 * KILL_GRACE_MS) {
+    if (Date.now() - started > KILL_GRACE_MS) killGroup(pid, 'SIGKILL');
+    await pause(10);
+  }
+  return true;
 }
 
 function dispatch(reply: ShellReply): void {
@@ -63,7 +121,7 @@ export function runShell(
     output: (stream: 'stdout' | 'stderr', chunk: string) => void;
     signal: AbortSignal;
   },
-): Promise<{ code: number | null; signal: string | null }> {
+): Promise<{ code: number | null; signal: string | null; stoppedLeftovers: boolean }> {
   const shells = shellWorker();
   const id = nextId++;
   let pid: number | undefined;
@@ -91,8 +149,11 @@ export function runShell(
         if (opts.signal.aborted) abort();
       },
       closed(code, signal) {
-        settle();
-        resolve({ code, signal });
+        const leftovers = pid === undefined ? Promise.resolve(false) : stopLeftovers(pid);
+        void leftovers.then((stoppedLeftovers) => {
+          settle();
+          resolve({ code, signal, stoppedLeftovers });
+        });
       },
       failed(err) {
         settle();

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { describe, expect, test } from 'vitest';
 import type * as ShellModule from '../../src/stages/shell.js';
@@ -7,6 +8,17 @@ import { alive } from './rig.js';
 const { runShell } = (await import(
   new URL('../../dist/src/stages/shell.js', import.meta.url).href
 )) as typeof ShellModule;
+
+/** Alive and not a zombie (a killed orphan may wait a while for init to reap it). */
+function running(pid: number): boolean {
+  if (!alive(pid)) return false;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
 
 function shell(cmd: string, signal = new AbortController().signal) {
   const chunks: string[] = [];
@@ -22,7 +34,7 @@ function shell(cmd: string, signal = new AbortController().signal) {
 describe('runShell (command stages, started by a worker thread)', () => {
   test('relays both streams and the exit code; the environment is exactly the one given', async () => {
     const { chunks, done } = shell('test -z "$HOME" && echo "$ONLY"; echo oops >&2; exit 3');
-    expect(await done).toEqual({ code: 3, signal: null });
+    expect(await done).toEqual({ code: 3, signal: null, stoppedLeftovers: false });
     expect(chunks.sort()).toEqual(['stderr:oops\n', 'stdout:this\n']);
   });
 
@@ -30,7 +42,7 @@ describe('runShell (command stages, started by a worker thread)', () => {
     const abort = new AbortController();
     abort.abort();
     const { done } = shell('sleep 30', abort.signal);
-    expect(await done).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(await done).toMatchObject({ code: null, signal: 'SIGTERM' });
   });
 
   test('an abort reaches what the shell started (its process group)', async () => {
@@ -44,5 +56,23 @@ describe('runShell (command stages, started by a worker thread)', () => {
     for (let i = 0; i < 100 && alive(sleeper); i++)
       await new Promise((resolve) => setTimeout(resolve, 20));
     expect(alive(sleeper)).toBe(false);
+  });
+
+  test('what the shell left running, its output elsewhere, is stopped before the result', async () => {
+    const { chunks, done } = shell('sleep 30 > /dev/null 2>&1 & echo $!');
+    const result = await done;
+    const sleeper = Number(chunks[0]?.replace('stdout:', ''));
+    expect(sleeper).toBeGreaterThan(0);
+    expect(result).toEqual({ code: 0, signal: null, stoppedLeftovers: true });
+    expect(running(sleeper)).toBe(false);
+  });
+
+  test('one that ignores SIGTERM is killed after the grace period', async () => {
+    const { chunks, done } = shell(
+      'sh -c \'trap "" TERM; while :; do sleep 0.05; done\' > /dev/null 2>&1 & echo $!',
+    );
+    const result = await done;
+    expect(result).toMatchObject({ code: 0, stoppedLeftovers: true });
+    expect(running(Number(chunks[0]?.replace('stdout:', '')))).toBe(false);
   });
 });
