@@ -203,6 +203,8 @@ export class ArtifactsView {
     fs.mkdirSync(this.root, { recursive: true });
     const staging = path.join(this.root, `.building-${idFileName(stageId)}-${stagingSuffix()}`);
     await this.store.makeEmptyDir(staging);
+    // One mode whatever the dir was before (a pooled one may come from mkdtemp, 0700).
+    fs.chmodSync(staging, 0o755);
     const files: Record<string, FileStamp> = {};
     for (const entry of tree.entries) {
       const target = path.join(staging, entry.path);

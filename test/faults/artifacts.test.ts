@@ -25,6 +25,7 @@ describe.concurrent('edits under artifacts/ never reach the store', () => {
     const r = await ranRig();
     expect(fs.statSync(r.path('artifacts/gen/numbers.txt')).nlink).toBe(1);
     expect(fs.statSync(r.path('artifacts/gen/numbers.txt')).mode & 0o222).toBe(0);
+    expect(fs.statSync(r.path('artifacts/gen')).mode & 0o777).toBe(0o755);
   });
 
   test('a file written in place is named by status, restored by run; verify stays clean', async () => {
