@@ -5,6 +5,7 @@
  * started: SIGTERM first, SIGKILL if it is still there after a grace period.
  */
 import * as fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import type { ShellReply, ShellRequest } from './shell-worker.js';
 
@@ -68,8 +69,6 @@ function onlyZombies(pgid: number): boolean {
   return true;
 }
 
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Stops what the shell left running in its group once it has exited (a `cmd > log &` that
  * was never waited for): SIGTERM, SIGKILL after the grace period, and waits until the group
@@ -83,7 +82,7 @@ async function stopLeftovers(pid: number): Promise<boolean> {
   // Bounded: a process stuck in the kernel (state D) outlives SIGKILL for a while.
   while (groupAlive(pid) && Date.now() - started < 2 * KILL_GRACE_MS) {
     if (Date.now() - started > KILL_GRACE_MS) killGroup(pid, 'SIGKILL');
-    await pause(10);
+    await sleep(10);
   }
   return true;
 }
