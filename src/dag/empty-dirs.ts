@@ -15,6 +15,7 @@ import * as path from 'node:path';
 export class EmptyDirPool {
   readonly #free: string[] = [];
   #renamed = 0;
+  #rootMade = false;
 
   /** `root`: the store's tmp dir, on the same filesystem as the dirs given back. */
   constructor(private readonly root: string) {}
@@ -28,8 +29,11 @@ export class EmptyDirPool {
       if ((await fsp.readdir(dir)).length > 0) return false;
       let kept = dir;
       if (path.dirname(dir) !== this.root) {
+        if (!this.#rootMade) {
+          await fsp.mkdir(this.root, { recursive: true });
+          this.#rootMade = true;
+        }
         kept = path.join(this.root, `pooled-${process.pid}-${this.#renamed++}`);
-        if (this.#renamed === 1) await fsp.mkdir(this.root, { recursive: true });
         await fsp.rename(dir, kept);
       }
       this.#free.push(kept);
