@@ -203,7 +203,7 @@ const label = (c: ConvCase) =>
   `x ${c.x.join('x')} k ${c.k.join('x')}x${c.co} s ${c.strides} ${c.pad}`;
 
 describe('wasm kernel registration', () => {
-  it('replaces six kernels on wasm, adds the fused Adam update, and leaves cpu alone', () => {
+  it('replaces the backend kernels on wasm, adds the fused Adam update, and leaves cpu alone', () => {
     for (const config of WASM_KERNELS) {
       expect(tf.getKernel(config.kernelName, 'wasm')?.kernelFunc).toBe(config.kernelFunc);
       expect(tf.getKernel(config.kernelName, 'cpu')?.kernelFunc).not.toBe(config.kernelFunc);
@@ -219,6 +219,8 @@ describe('wasm kernel registration', () => {
         'MaxPoolGrad',
         'Sign',
         'Sum',
+        'Tanh',
+        'Add',
       ].sort(),
     );
   });
@@ -270,6 +272,86 @@ describe('Sign (wasm)', () => {
 
   it('leaves int32 tensors to the backend kernel', () => {
     expect(Array.from(tf.sign(tf.tensor1d([-3, 0, 7], 'int32')).dataSync())).toEqual([-1, 0, 1]);
+  });
+});
+
+describe('Add of a bias along the last axis (wasm)', () => {
+  const cases: Array<{ x: number[]; bias: number[]; biasFirst?: boolean }> = [
+    { x: [3, 5, 5, 6], bias: [6] },
+    { x: [2, 3, 3, 16], bias: [1, 1, 1, 16] },
+    { x: [7, 120], bias: [120] },
+    { x: [5, 10], bias: [10], biasFirst: true },
+    { x: [3, 7], bias: [7] },
+    { x: [9, 1], bias: [1] },
+    { x: [2, 2, 3], bias: [1, 3], biasFirst: true },
+  ];
+  for (const c of cases) {
+    it(`is x + bias element by element: ${c.x.join('x')} + ${c.bias.join('x')}${c.biasFirst ? ', bias first' : ''}`, () => {
+      const size = c.x.reduce((p, d) => p * d, 1);
+      const channels = c.bias[c.bias.length - 1] as number;
+      const xv = values(size, 5);
+      const bv = values(channels, 9);
+      const x = tf.tensor(xv, c.x);
+      const b = tf.tensor(bv, c.bias);
+      const sum = c.biasFirst ? tf.add(b, x) : tf.add(x, b);
+      expect(sum.shape).toEqual(c.x);
+      const expected = Array.from(xv, (v, i) => Math.fround(v + (bv[i % channels] as number)));
+      expect(Array.from(sum.dataSync())).toEqual(expected);
+      tf.dispose([x, b, sum]);
+    });
+  }
+
+  it('leaves other broadcasts and int32 to the backend kernel', () => {
+    const col = tf.add(tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]), tf.tensor2d([10, 20], [2, 1]));
+    expect(Array.from(col.dataSync())).toEqual([11, 12, 13, 24, 25, 26]);
+    const ints = tf.add(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), tf.tensor1d([5, 6], 'int32'));
+    expect(ints.dtype).toBe('int32');
+    expect(Array.from(ints.dataSync())).toEqual([6, 8, 8, 10]);
+  });
+});
+
+describe('Tanh (wasm)', () => {
+  /** Distance from float32 `got` to the exact float64 `want`, in float32 ulps at `want`. */
+  const ulps = (got: number, want: number): number => {
+    const a = Math.abs(Math.fround(want));
+    const next = new Float32Array([a]);
+    new Uint32Array(next.buffer)[0] = (new Uint32Array(next.buffer)[0] as number) + 1;
+    return Math.abs(got - want) / ((next[0] as number) - a || 1.4e-45);
+  };
+
+  it('is within 1.5 ulp of Math.tanh from 1e-30 to 50, both signs, around the branch at 0.625', () => {
+    const xs: number[] = [];
+    for (let i = 0; i <= 20000; i++) xs.push(-10 + i / 1000);
+    for (let i = 0; i <= 2000; i++) xs.push(0.62 + i / 200000);
+    for (let e = -30; e <= 1.7; e += 0.01) xs.push(10 ** e, -(10 ** e));
+    const input = Float32Array.from(xs);
+    const got = tf.tanh(tf.tensor1d(input)).dataSync();
+    let worst = 0;
+    for (const [i, x] of input.entries())
+      worst = Math.max(worst, ulps(got[i] as number, Math.tanh(x)));
+    expect(worst).toBeLessThanOrEqual(1.5);
+  });
+
+  it('keeps NaN, the sign of zero, and is +-1 at infinity and far out; odd lengths included', () => {
+    const input = Float32Array.of(Number.NaN, 0, -0, Infinity, -Infinity, 44, -88, 1e30);
+    const got = Array.from(tf.tanh(tf.tensor1d(input)).dataSync());
+    expect(got.map((v) => (Object.is(v, -0) ? '-0' : v))).toEqual([
+      Number.NaN,
+      0,
+      '-0',
+      1,
+      -1,
+      1,
+      -1,
+      1,
+    ]);
+  });
+
+  it('computes every element of a long tensor, not only whole vectors', () => {
+    const input = values(1027, 11).map((v) => v * 4);
+    const got = tf.tanh(tf.tensor2d(input, [13, 79])).dataSync();
+    for (const [i, x] of input.entries())
+      expect(ulps(got[i] as number, Math.tanh(x))).toBeLessThanOrEqual(1.5);
   });
 });
 

@@ -6,12 +6,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { adamUpdateConfig } from './adam-update.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
+import { biasAddConfig } from './bias-add.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { castConfig, identityConfig } from './identity.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { signConfig } from './sign.js';
 import { sumConfig } from './sum.js';
+import { tanhConfig } from './tanh.js';
 import { originalKernel, saveOriginal } from './wasm-ops.js';
 import { webgpuMaxPoolGradConfig } from './webgpu-max-pool-grad.js';
 
@@ -26,6 +28,8 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   castConfig,
   adamUpdateConfig,
   sumConfig,
+  tanhConfig,
+  biasAddConfig,
 ];
 
 /** Registers WASM_KERNELS for 'wasm'; returns their names. */

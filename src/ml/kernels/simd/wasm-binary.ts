@@ -283,6 +283,49 @@ export class Body {
     return this.simd(0xe3);
   }
 
+  /** A vector of four copies of the 32-bit pattern `bits`. */
+  splatBitsConst(bits: number): this {
+    const lane = [...new Uint8Array(Uint32Array.of(bits >>> 0).buffer)];
+    return this.simd(0x0c, ...lane, ...lane, ...lane, ...lane);
+  }
+
+  /** Lane-wise a >= b, all ones or all zeros (false where either is NaN). */
+  f32x4Ge(): this {
+    return this.simd(0x46);
+  }
+
+  /** Lane-wise b < a ? b : a (as f32x4Pmax, a NaN in `a` is kept). */
+  f32x4Pmin(): this {
+    return this.simd(0xea);
+  }
+
+  f32x4Abs(): this {
+    return this.simd(0xe0);
+  }
+
+  f32x4Floor(): this {
+    return this.simd(0x68);
+  }
+
+  /** (a & mask) | (b & ~mask), with a, b, mask pushed in that order. */
+  bitselect(): this {
+    return this.simd(0x52);
+  }
+
+  /** f32 lanes to i32 lanes, truncated toward zero (saturating; NaN -> 0). */
+  i32x4TruncSatF32x4S(): this {
+    return this.simd(0xf8);
+  }
+
+  i32x4Add(): this {
+    return this.simd(0xae);
+  }
+
+  /** Each i32 lane of the vector shifted left by the i32 pushed after it. */
+  i32x4Shl(): this {
+    return this.simd(0xab);
+  }
+
   /** The f32 whose bits are the i32 on the stack, in all four lanes. */
   splatBits(): this {
     return this.op(0xbe).simd(0x13); // f32.reinterpret_i32; f32x4.splat
