@@ -212,6 +212,11 @@ async function attackBatch(
     const z = (await zT.data()) as Float32Array;
     const l2 = Float64Array.from(await l2T.data());
     tf.dispose([zT, l2T]);
+    return { z, l2, loss: lossOf(z, l2, c, rows) };
+  };
+  // The c-weighted margin plus the distance, from outputs and distances already computed.
+  const lossOf = (z: Float32Array, l2: Float64Array, c: Float64Array, rows: Int32Array) => {
+    const m = rows.length;
     const k = z.length / m;
     const loss = new Float64Array(m);
     for (let r = 0; r < m; r++) {
@@ -222,7 +227,7 @@ async function attackBatch(
       const margin = Math.max((z[r * k + yi] as number) - other + p.confidence, 0);
       loss[r] = (c[i] as number) * margin + (l2[r] as number);
     }
-    return { z, l2, loss };
+    return loss;
   };
 
   /** Indices of the set entries of a mask. */
@@ -264,6 +269,7 @@ async function attackBatch(
     bestAdv = next;
   };
 
+  let clean: Objective | undefined;
   try {
     for (let bss = 0; bss < p.binarySearchSteps; bss++) {
       if (!c.some((v) => v < C_UPPER_BOUND)) break;
@@ -272,7 +278,12 @@ async function attackBatch(
       xAdvTanh.dispose();
       xAdv = xb.clone();
       xAdvTanh = xTanh.clone();
-      const { z, l2, loss } = await objective(xAdv, c);
+      // Every step of the binary search starts at x itself: the model's outputs there (and
+      // the zero distance) are those of the first step; only c, and so the loss, changes.
+      clean ??= await objective(xAdv, c);
+      const z = clean.z.slice();
+      const l2 = clean.l2.slice();
+      const loss = lossOf(z, l2, c, all);
       let success = Uint8Array.from(loss, (v, i) => (v - at(l2, i) <= 0 ? 1 : 0));
       const overall = success.slice();
 
