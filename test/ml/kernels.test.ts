@@ -270,6 +270,14 @@ describe('Sign (wasm)', () => {
     expect(Array.from(tf.sign(tf.tensor1d(input)).dataSync())).toEqual(expected);
   });
 
+  it('signs every element of a tensor whose length is not a whole number of vectors', () => {
+    const input = values(1031, 3).map((v, i) => (i % 7 === 0 ? v * 1e-30 : i % 11 === 0 ? 0 : v));
+    input[1030] = Number.NaN;
+    input[1029] = -1e-40;
+    const expected = Array.from(input, (v) => (v > 0 ? 1 : v < 0 ? -1 : 0));
+    expect(Array.from(tf.sign(tf.tensor2d(input, [1, 1031])).dataSync())).toEqual(expected);
+  });
+
   it('leaves int32 tensors to the backend kernel', () => {
     expect(Array.from(tf.sign(tf.tensor1d([-3, 0, 7], 'int32')).dataSync())).toEqual([-1, 0, 1]);
   });

@@ -4,11 +4,14 @@
  * +-1. FGSM and PGD step along sign(gradient), and a confident model's loss gradient is
  * often that small everywhere, so those images were left unperturbed and counted as
  * robust. This kernel is exact: 1 for x > 0, -1 for x < 0, 0 for +-0 and NaN (as the cpu
- * backend). Non-float inputs go to the backend's own kernel, which handles them.
+ * backend), in generated SIMD code (simd/sign-code.ts) where the engine has wasm SIMD.
+ * Non-float inputs go to the backend's own kernel, which handles them.
  * Must never be registered for a backend other than wasm.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
+import { simdKernel } from './simd/instance.js';
+import { signBody } from './simd/sign-code.js';
 import { allocate, callOriginal, type KernelArgs, view } from './wasm-ops.js';
 
 function sign(args: KernelArgs): tf.TensorInfo {
@@ -16,6 +19,13 @@ function sign(args: KernelArgs): tf.TensorInfo {
   const { x } = args.inputs as { x: tf.TensorInfo };
   if (x.dtype !== 'float32') return callOriginal(backend, tf.Sign, { x }, {});
   const out = allocate(backend, x.shape);
+  const count = tf.util.sizeFromShape(x.shape);
+  const fn = simdKernel(backend, 'sign', signBody);
+  if (fn !== undefined) {
+    if (count > 0)
+      fn(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), count);
+    return out;
+  }
   const src = view(backend, x);
   const dst = view(backend, out);
   for (let i = 0; i < src.length; i++) {
