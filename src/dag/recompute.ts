@@ -3,7 +3,6 @@
  * compares the output tree digest with the stored one, to catch non-deterministic stages.
  * It never writes objects, records or heads; only temp dirs and logs it removes or keeps.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ArtifactsView } from './artifacts-view.js';
 import type { Executor } from './executor.js';
@@ -84,11 +83,13 @@ export async function recomputeStages(opts: {
             recomputed,
           };
         } finally {
-          fs.rmSync(outDir, { recursive: true, force: true });
-          fs.rmSync(scratchDir, { recursive: true, force: true });
+          store.releaseTempDir(outDir);
+          store.releaseTempDir(scratchDir);
         }
       });
       return result ?? { stageId: stage.id, outcome: 'failed', message: 'interrupted' };
     });
-  return Promise.all(jobs);
+  const results = await Promise.all(jobs);
+  await store.removalsDone();
+  return results;
 }

@@ -529,6 +529,8 @@ stages:
       ['steady', 'same'],
       ['noisy', 'different'],
     ]);
+    const tmp = r.path('cache/tmp');
+    expect(fs.existsSync(tmp) ? fs.readdirSync(tmp) : []).toEqual([]);
   });
 
   it('survives SIGKILL at any point: the rerun verifies clean and matches an uninterrupted run', async () => {
