@@ -7,10 +7,9 @@
  * NaN, +-0 and +-Inf come out as tanh's. Cephes gives about 2 ulp at most; the test
  * measures it against Math.tanh. Pure: builds bytes only.
  */
-import { Body, named } from './wasm-binary.js';
 
-/** Parameters, in order: byte addresses of input and output, the element count. */
-export const TANH_PARAMS = ['x', 'out', 'count'] as const;
+import { unaryMapBody } from './unary-map.js';
+import { type Body, named } from './wasm-binary.js';
 
 /** Cephes tanhf: below this |x| the odd polynomial, above it the exp form. */
 const SMALL_BOUND = 0.625;
@@ -34,22 +33,18 @@ const FLOAT_BIAS = 127;
 const MANTISSA_BITS = 23;
 
 export function tanhBody(): Body {
-  const b = new Body(TANH_PARAMS.length, 2, 7);
-  const p = named(TANH_PARAMS, (i) => i);
-  const [vectors, tail] = [b.i32(), b.i32()];
-  const { x, z, z2, t, n, r, big } = named(['x', 'z', 'z2', 't', 'n', 'r', 'big'] as const, () =>
-    b.v128(),
-  );
+  return unaryMapBody(6, (b, x) => {
+    const { z, z2, t, n, r, big } = named(['z', 'z2', 't', 'n', 'r', 'big'] as const, () =>
+      b.v128(),
+    );
 
-  /** Leaves P(v) on the stack, coefficients highest degree first (Horner). */
-  const horner = (v: number, coefficients: readonly number[]) => {
-    const [first, ...rest] = coefficients as [number, ...number[]];
-    b.splatConst(first);
-    for (const c of rest) b.get(v).f32x4Mul().splatConst(c).f32x4Add();
-  };
+    /** Leaves P(v) on the stack, coefficients highest degree first (Horner). */
+    const horner = (v: number, coefficients: readonly number[]) => {
+      const [first, ...rest] = coefficients as [number, ...number[]];
+      b.splatConst(first);
+      for (const c of rest) b.get(v).f32x4Mul().splatConst(c).f32x4Add();
+    };
 
-  const step = (lanes: 1 | 4) => {
-    b.loadFrom(p.x, lanes).set(x);
     b.get(x).f32x4Abs().set(z);
 
     // big = 1 - 2 / (exp(t) + 1), t = min(2|x|, EXP_CAP); exp(t) = 2^n * exp(r).
@@ -70,14 +65,6 @@ export function tanhBody(): Body {
 
     // Pick by |x| (NaN takes the small branch, which keeps it NaN), then x's sign.
     b.get(big).get(r).get(z).splatConst(SMALL_BOUND).f32x4Ge().bitselect();
-    b.get(x).splatBitsConst(SIGN_BIT).and().or().set(t);
-    b.storeTo(p.out, t, lanes);
-    b.inc(p.x, 4 * lanes).inc(p.out, 4 * lanes);
-  };
-
-  b.assign(vectors, (e) => e.get(p.count).const(2).shrU());
-  b.assign(tail, (e) => e.get(p.count).const(3).and32());
-  b.repeat(vectors, vectors, () => step(4));
-  b.repeat(tail, tail, () => step(1));
-  return b;
+    b.get(x).splatBitsConst(SIGN_BIT).and().or();
+  });
 }
