@@ -7,7 +7,7 @@ import { unaryMapBody } from './unary-map.js';
 import type { Body } from './wasm-binary.js';
 
 export function signBody(): Body {
-  return unaryMapBody(0, (b, x) => {
+  return unaryMapBody(0, (b) => (x) => {
     b.get(x).zero().f32x4Gt().splatConst(1).and();
     b.zero().get(x).f32x4Gt().splatConst(-1).and();
     b.or();

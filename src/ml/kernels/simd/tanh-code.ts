@@ -33,38 +33,39 @@ const FLOAT_BIAS = 127;
 const MANTISSA_BITS = 23;
 
 export function tanhBody(): Body {
-  return unaryMapBody(6, (b, x) => {
+  return unaryMapBody(6, (b) => {
     const { z, z2, t, n, r, big } = named(['z', 'z2', 't', 'n', 'r', 'big'] as const, () =>
       b.v128(),
     );
+    return (x) => {
+      /** Leaves P(v) on the stack, coefficients highest degree first (Horner). */
+      const horner = (v: number, coefficients: readonly number[]) => {
+        const [first, ...rest] = coefficients as [number, ...number[]];
+        b.splatConst(first);
+        for (const c of rest) b.get(v).f32x4Mul().splatConst(c).f32x4Add();
+      };
 
-    /** Leaves P(v) on the stack, coefficients highest degree first (Horner). */
-    const horner = (v: number, coefficients: readonly number[]) => {
-      const [first, ...rest] = coefficients as [number, ...number[]];
-      b.splatConst(first);
-      for (const c of rest) b.get(v).f32x4Mul().splatConst(c).f32x4Add();
+      b.get(x).f32x4Abs().set(z);
+
+      // big = 1 - 2 / (exp(t) + 1), t = min(2|x|, EXP_CAP); exp(t) = 2^n * exp(r).
+      b.get(z).get(z).f32x4Add().splatConst(EXP_CAP).f32x4Pmin().set(t);
+      b.get(t).splatConst(LOG2E).f32x4Mul().splatConst(0.5).f32x4Add().f32x4Floor().set(n);
+      b.get(t).get(n).splatConst(LN2_HI).f32x4Mul().f32x4Sub();
+      b.get(n).splatConst(LN2_LO).f32x4Mul().f32x4Sub().set(r);
+      horner(r, EXP_P);
+      b.get(r).get(r).f32x4Mul().f32x4Mul().get(r).f32x4Add().splatConst(1).f32x4Add();
+      b.get(n).i32x4TruncSatF32x4S().splatBitsConst(FLOAT_BIAS).i32x4Add();
+      b.const(MANTISSA_BITS).i32x4Shl().f32x4Mul().set(t);
+      b.splatConst(1).splatConst(2).get(t).splatConst(1).f32x4Add().f32x4Div().f32x4Sub().set(big);
+
+      // small = |x| + |x|^3 P(x^2)
+      b.get(z).get(z).f32x4Mul().set(z2);
+      horner(z2, TANH_P);
+      b.get(z2).f32x4Mul().get(z).f32x4Mul().get(z).f32x4Add().set(r);
+
+      // Pick by |x| (NaN takes the small branch, which keeps it NaN), then x's sign.
+      b.get(big).get(r).get(z).splatConst(SMALL_BOUND).f32x4Ge().bitselect();
+      b.get(x).splatBitsConst(SIGN_BIT).and().or();
     };
-
-    b.get(x).f32x4Abs().set(z);
-
-    // big = 1 - 2 / (exp(t) + 1), t = min(2|x|, EXP_CAP); exp(t) = 2^n * exp(r).
-    b.get(z).get(z).f32x4Add().splatConst(EXP_CAP).f32x4Pmin().set(t);
-    b.get(t).splatConst(LOG2E).f32x4Mul().splatConst(0.5).f32x4Add().f32x4Floor().set(n);
-    b.get(t).get(n).splatConst(LN2_HI).f32x4Mul().f32x4Sub();
-    b.get(n).splatConst(LN2_LO).f32x4Mul().f32x4Sub().set(r);
-    horner(r, EXP_P);
-    b.get(r).get(r).f32x4Mul().f32x4Mul().get(r).f32x4Add().splatConst(1).f32x4Add();
-    b.get(n).i32x4TruncSatF32x4S().splatBitsConst(FLOAT_BIAS).i32x4Add();
-    b.const(MANTISSA_BITS).i32x4Shl().f32x4Mul().set(t);
-    b.splatConst(1).splatConst(2).get(t).splatConst(1).f32x4Add().f32x4Div().f32x4Sub().set(big);
-
-    // small = |x| + |x|^3 P(x^2)
-    b.get(z).get(z).f32x4Mul().set(z2);
-    horner(z2, TANH_P);
-    b.get(z2).f32x4Mul().get(z).f32x4Mul().get(z).f32x4Add().set(r);
-
-    // Pick by |x| (NaN takes the small branch, which keeps it NaN), then x's sign.
-    b.get(big).get(r).get(z).splatConst(SMALL_BOUND).f32x4Ge().bitselect();
-    b.get(x).splatBitsConst(SIGN_BIT).and().or();
   });
 }

@@ -9,17 +9,18 @@ import { Body, type Local, named } from './wasm-binary.js';
 export const UNARY_PARAMS = ['x', 'out', 'count'] as const;
 
 /**
- * `compute` finds f of the vector in local `x` and leaves it on the stack; it may take up
- * to `v128Locals` locals of its own from `b`.
+ * `prepare` takes up to `v128Locals` locals of its own from `b` and returns the code of f:
+ * given the local that holds a vector of x, it leaves f of it on the stack.
  */
-export function unaryMapBody(v128Locals: number, compute: (b: Body, x: Local) => void): Body {
+export function unaryMapBody(v128Locals: number, prepare: (b: Body) => (x: Local) => void): Body {
   const b = new Body(UNARY_PARAMS.length, 2, v128Locals + 2);
   const p = named(UNARY_PARAMS, (i) => i);
   const [vectors, tail] = [b.i32(), b.i32()];
   const [x, y] = [b.v128(), b.v128()];
+  const compute = prepare(b);
   const step = (lanes: 1 | 4) => {
     b.loadFrom(p.x, lanes).set(x);
-    compute(b, x);
+    compute(x);
     b.set(y).storeTo(p.out, y, lanes);
     b.inc(p.x, 4 * lanes).inc(p.out, 4 * lanes);
   };
