@@ -12,6 +12,7 @@ import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { castConfig, identityConfig } from './identity.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { signConfig } from './sign.js';
+import { sliceConfig } from './slice.js';
 import { sumConfig } from './sum.js';
 import { tanhConfig } from './tanh.js';
 import { originalKernel, saveOriginal } from './wasm-ops.js';
@@ -30,6 +31,7 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   sumConfig,
   tanhConfig,
   biasAddConfig,
+  sliceConfig,
 ];
 
 /** Registers WASM_KERNELS for 'wasm'; returns their names. */
