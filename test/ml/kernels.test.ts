@@ -221,6 +221,7 @@ describe('wasm kernel registration', () => {
         'Sum',
         'Tanh',
         'Add',
+        'Slice',
       ].sort(),
     );
   });
@@ -315,6 +316,63 @@ describe('Add of a bias along the last axis (wasm)', () => {
     const ints = tf.add(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), tf.tensor1d([5, 6], 'int32'));
     expect(ints.dtype).toBe('int32');
     expect(Array.from(ints.dataSync())).toEqual([6, 8, 8, 10]);
+  });
+});
+
+describe('Slice (wasm)', () => {
+  /** x[begin : begin + size] of a row-major array, by index arithmetic. */
+  function naiveSlice(x: ArrayLike<number>, shape: number[], begin: number[], size: number[]) {
+    const out: number[] = [];
+    const strides = shape.map((_, i) => shape.slice(i + 1).reduce((p, d) => p * d, 1));
+    const visit = (axis: number, offset: number): void => {
+      if (axis === shape.length) {
+        out.push(x[offset] as number);
+        return;
+      }
+      for (let i = 0; i < (size[axis] as number); i++) {
+        visit(axis + 1, offset + ((begin[axis] as number) + i) * (strides[axis] as number));
+      }
+    };
+    visit(0, 0);
+    return out;
+  }
+
+  const cases: Array<{ shape: number[]; begin: number[]; size: number[] }> = [
+    { shape: [50, 4, 4, 1], begin: [17, 0, 0, 0], size: [9, 4, 4, 1] },
+    { shape: [50, 4, 4, 1], begin: [49, 0, 0, 0], size: [1, 4, 4, 1] },
+    { shape: [6, 5], begin: [2, 1], size: [1, 3] },
+    { shape: [6, 5], begin: [0, 1], size: [6, 3] },
+    { shape: [3, 4, 5], begin: [1, 1, 0], size: [2, 2, 5] },
+    { shape: [3, 4, 5], begin: [0, 0, 0], size: [0, 4, 5] },
+  ];
+  for (const c of cases) {
+    it(`equals the slice by index arithmetic: ${c.shape.join('x')} from ${c.begin} size ${c.size}`, () => {
+      const n = c.shape.reduce((p, d) => p * d, 1);
+      const xv = values(n, 21);
+      const x = tf.tensor(xv, c.shape);
+      const got = tf.slice(x, c.begin, c.size);
+      expect(got.shape).toEqual(c.size);
+      expect(Array.from(got.dataSync())).toEqual(naiveSlice(xv, c.shape, c.begin, c.size));
+      const ints = tf.slice(tf.cast(tf.mul(x, 100), 'int32'), c.begin, c.size);
+      expect(ints.dtype).toBe('int32');
+      expect(Array.from(ints.dataSync())).toEqual(
+        naiveSlice(
+          Int32Array.from(xv, (v) => Math.trunc(Math.fround(v * 100))),
+          c.shape,
+          c.begin,
+          c.size,
+        ),
+      );
+      tf.dispose([x, got, ints]);
+    });
+  }
+
+  it('slices bool and string tensors', () => {
+    const b = tf.slice(tf.tensor1d([true, false, true, true], 'bool'), [1], [2]);
+    expect(b.dtype).toBe('bool');
+    expect(Array.from(b.dataSync())).toEqual([0, 1]);
+    const s = tf.slice(tf.tensor1d(['a', 'bc', 'd'], 'string'), [1], [2]);
+    expect(s.arraySync()).toEqual(['bc', 'd']);
   });
 });
 
