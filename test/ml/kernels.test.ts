@@ -310,6 +310,16 @@ describe('Add of a bias along the last axis (wasm)', () => {
     });
   }
 
+  it('adds the tail right when the output allocation grows the wasm heap', () => {
+    const rows = 8_000_001;
+    const x = tf.fill([rows, 6], 1);
+    const b = tf.tensor1d([1, 2, 3, 4, 5, 6]);
+    const sum = tf.add(x, b);
+    const last = tf.slice(sum, [rows - 2, 0], [2, 6]);
+    expect(Array.from(last.dataSync())).toEqual([2, 3, 4, 5, 6, 7, 2, 3, 4, 5, 6, 7]);
+    tf.dispose([x, b, sum, last]);
+  });
+
   it('leaves other broadcasts and int32 to the backend kernel', () => {
     const col = tf.add(tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]), tf.tensor2d([10, 20], [2, 1]));
     expect(Array.from(col.dataSync())).toEqual([11, 12, 13, 24, 25, 26]);

@@ -43,18 +43,18 @@ function biasAdd(backend: BackendWasm, x: tf.TensorInfo, bias: tf.TensorInfo): t
   const period = (c * 4) / gcd(c, 4);
   const count = tf.util.sizeFromShape(x.shape);
   const chunks = Math.floor(count / period);
-  const biasValues = view(backend, bias);
   const tiled = allocate(backend, [period]);
-  const tiles = view(backend, tiled);
-  for (let i = 0; i < period; i++) tiles[i] = biasValues[i % c] as number;
   const out = allocate(backend, [...x.shape]);
+  // Views only after the allocations: an allocation may grow the heap, which detaches them.
+  const [biasValues, tiles] = [view(backend, bias), view(backend, tiled)];
+  for (let i = 0; i < period; i++) tiles[i] = biasValues[i % c] as number;
   const [xAt, outAt] = [backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId)];
   fn(xAt, backend.getMemoryOffset(tiled.dataId), outAt, chunks, period / 4);
-  release(backend, tiled);
   const [src, dst] = [view(backend, x), view(backend, out)];
   for (let i = chunks * period; i < count; i++) {
     dst[i] = (src[i] as number) + (biasValues[i % c] as number);
   }
+  release(backend, tiled);
   return out;
 }
 
