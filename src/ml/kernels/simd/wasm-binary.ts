@@ -219,8 +219,7 @@ export class Body {
 
   /** A vector of four copies of the f32 `value`. */
   splatConst(value: number): this {
-    const lane = [...new Uint8Array(Float32Array.of(value).buffer)];
-    return this.simd(0x0c, ...lane, ...lane, ...lane, ...lane);
+    return this.splatBitsConst(new Uint32Array(Float32Array.of(value).buffer)[0] as number);
   }
 
   /** The first `lanes` (1..4) f32 of the vector (on the stack above the address) stored. */
