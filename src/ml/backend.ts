@@ -17,6 +17,7 @@ import {
   DAWN_PACKAGE,
   parseBackendChoice,
 } from './backend-choice.js';
+import { type NativeStatus, nativeStatus } from './kernels/native.js';
 import { registerWasmKernels, registerWebgpuKernels } from './kernels/register.js';
 import { findAdapter, formatAdapter, type GpuAdapterInfo } from './webgpu.js';
 
@@ -39,6 +40,8 @@ export interface WasmDetails {
   threads: number;
   /** Why the multi-threaded binary is not used in Node. */
   threadsNote: string;
+  /** Whether the native AVX2 kernels (kernels/native.ts) run convolutions and products. */
+  native: NativeStatus;
 }
 
 export interface BackendInfo {
@@ -118,6 +121,7 @@ async function initWasm(): Promise<WasmDetails> {
     simd,
     threads: multi ? wasmPkg.getThreadsCount() : 1,
     threadsNote: THREADS_NOTE,
+    native: nativeStatus(),
   };
 }
 

@@ -17,6 +17,7 @@ export function formatBackendReport(info: BackendInfo): string {
     lines.push(
       `  wasm binary: ${info.wasm.binary} (SIMD ${info.wasm.simd ? 'yes' : 'no'}, threads ${info.wasm.threads})`,
       `  threads: ${info.wasm.threadsNote}`,
+      `  native kernels: ${info.wasm.native.active ? 'yes' : 'no'}, ${info.wasm.native.detail}`,
     );
   }
   if (info.adapter !== undefined) lines.push(`  adapter: ${formatAdapter(info.adapter)}`);

@@ -16,7 +16,9 @@ export async function startBackend(ctx: Pick<StageContext, 'log' | 'annotate'>):
   ctx.annotate?.({
     backend: info.name,
     backendPackage: `${info.package}@${info.packageVersion}`,
-    ...(info.wasm ? { wasmBinary: info.wasm.binary } : {}),
+    ...(info.wasm
+      ? { wasmBinary: info.wasm.binary, nativeKernels: info.wasm.native.active ? 'yes' : 'no' }
+      : {}),
     ...(info.adapter ? { gpuAdapter: formatAdapter(info.adapter) } : {}),
     ...(info.dawnPackage ? { dawnPackage: info.dawnPackage } : {}),
   });

@@ -222,6 +222,9 @@ describe('wasm kernel registration', () => {
         'Tanh',
         'Add',
         'Slice',
+        'Conv2D',
+        'FusedConv2D',
+        '_FusedMatMul',
       ].sort(),
     );
   });

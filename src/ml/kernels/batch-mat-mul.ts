@@ -1,5 +1,6 @@
 /**
- * BatchMatMul for wasm. The backend sends a product with transposeA or transposeB (every
+ * BatchMatMul for wasm: unbatched products run on the native kernels where built (native.ts).
+ * Without them: the backend sends a product with transposeA or transposeB (every
  * dense-layer gradient) to a scalar C++ loop, and only a plain, unbatched product to
  * XNNPACK. Here a transposed operand is copied into plain layout first (wasm Transpose)
  * and the product runs on the XNNPACK path; batched products are left to the backend.
@@ -10,6 +11,7 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeMatMul } from './native.js';
 import { callOriginal, type KernelArgs, release, reshape, transpose } from './wasm-ops.js';
 
 function plain(backend: BackendWasm, t: tf.TensorInfo, transposed: boolean): tf.TensorInfo {
@@ -51,6 +53,8 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo {
     transposeA?: boolean;
     transposeB?: boolean;
   };
+  const native = nativeMatMul(backend, a, b, transposeA === true, transposeB === true);
+  if (native !== undefined) return native;
   const batchOf = (t: tf.TensorInfo) => tf.util.sizeFromShape(t.shape.slice(0, -2));
   const unbatched = batchOf(a) === 1 && batchOf(b) === 1;
   if (!unbatched || (!transposeA && !transposeB) || a.dtype !== 'float32') {
@@ -79,4 +83,30 @@ export const batchMatMulConfig: tf.KernelConfig = {
   kernelName: tf.BatchMatMul,
   backendName: 'wasm',
   kernelFunc: batchMatMul as unknown as tf.KernelFunc,
+};
+
+interface FusedMatMulAttrs {
+  transposeA: boolean;
+  transposeB: boolean;
+  activation: string;
+}
+
+/** A dense layer's product, bias and ReLU in one native call; anything else as the backend does. */
+function fusedMatMul(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo>;
+  const attrs = args.attrs as unknown as FusedMatMulAttrs;
+  const activation = attrs.activation ?? 'linear';
+  if (preluActivationWeights === undefined && (activation === 'linear' || activation === 'relu')) {
+    const relu = activation === 'relu';
+    const native = nativeMatMul(backend, a!, b!, attrs.transposeA, attrs.transposeB, bias, relu);
+    if (native !== undefined) return native;
+  }
+  return callOriginal(backend, tf._FusedMatMul, args.inputs, args.attrs ?? {});
+}
+
+export const fusedMatMulConfig: tf.KernelConfig = {
+  kernelName: tf._FusedMatMul,
+  backendName: 'wasm',
+  kernelFunc: fusedMatMul as unknown as tf.KernelFunc,
 };

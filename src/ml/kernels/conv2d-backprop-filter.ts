@@ -1,7 +1,8 @@
 /**
  * Conv2DBackpropFilter for the wasm backend, which ships none:
  *   dW[kh,kw,ci,co] = sum_{n,oh,ow} x[n, oh*s + kh - top, ow*s + kw - left, ci] * dy[n,oh,ow,co]
- * Two ways, the first where the engine allows it:
+ * Three ways, the first that applies:
+ * - the native kernels (native.ts), where built;
  * - generated wasm SIMD code (simd/filter-grad-code.ts) run in place on the backend's
  *   memory, over x zero-padded by the backend's Pad kernel; output channels in blocks of 16;
  * - a convolution on the wasm Conv2D (XNNPACK): x with channels and batch swapped
@@ -13,6 +14,7 @@
 
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeFilterGrad } from './native.js';
 import { filterGradBody } from './simd/filter-grad-code.js';
 import { simdKernel } from './simd/instance.js';
 import {
@@ -173,7 +175,11 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const info = filterGradInfo(x, args.attrs as unknown as Conv2DBackpropFilterAttrs);
-  return filterGradSimd(backend, x, dy, info) ?? filterGradXnnpack(backend, x, dy, info);
+  return (
+    nativeFilterGrad(backend, x, dy, info) ??
+    filterGradSimd(backend, x, dy, info) ??
+    filterGradXnnpack(backend, x, dy, info)
+  );
 }
 
 export const conv2DBackpropFilterConfig: tf.KernelConfig = {

@@ -1,6 +1,6 @@
 /**
- * Conv2DBackpropInput for wasm. The backend's own kernel is a scalar C++ loop; this one
- * expresses the input gradient as a forward correlation
+ * Conv2DBackpropInput for wasm. The backend's own kernel is a scalar C++ loop. Where the
+ * native kernels are built (native.ts) they compute it; otherwise this one expresses the input gradient as a forward correlation
  *   dx = conv2d(dilate(dy, stride), rot180(W) with in/out channels swapped, stride 1,
  *               padding top = kh - 1 - padTop, left = kw - 1 - padLeft, bottom/right so
  *               that the output is H x W)
@@ -18,6 +18,7 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeInputGrad } from './native.js';
 import { inputGradBody, vectorsPerBlock } from './simd/input-grad-code.js';
 import { inputGradDotBody, MAX_REGISTERS } from './simd/input-grad-dot-code.js';
 import { simdKernel } from './simd/instance.js';
@@ -266,6 +267,10 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
     attrs.pad,
     attrs.dimRoundingMode,
   );
+  if (attrs.dataFormat === 'NHWC') {
+    const native = nativeInputGrad(backend, dy, filter, info);
+    if (native !== undefined) return native;
+  }
   const top = info.filterHeight - 1 - info.padInfo.top;
   const left = info.filterWidth - 1 - info.padInfo.left;
   if (attrs.dataFormat !== 'NHWC' || top < 0 || left < 0) {

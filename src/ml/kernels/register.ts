@@ -5,8 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { adamUpdateConfig } from './adam-update.js';
-import { batchMatMulConfig } from './batch-mat-mul.js';
+import { batchMatMulConfig, fusedMatMulConfig } from './batch-mat-mul.js';
 import { biasAddConfig } from './bias-add.js';
+import { conv2DConfig, fusedConv2DConfig } from './conv2d.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { castConfig, identityConfig } from './identity.js';
@@ -32,6 +33,9 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   tanhConfig,
   biasAddConfig,
   sliceConfig,
+  conv2DConfig,
+  fusedConv2DConfig,
+  fusedMatMulConfig,
 ];
 
 /** Registers WASM_KERNELS for 'wasm'; returns their names. */
