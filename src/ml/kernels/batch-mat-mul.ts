@@ -94,12 +94,17 @@ interface FusedMatMulAttrs {
 /** A dense layer's product, bias and ReLU in one native call; anything else as the backend does. */
 function fusedMatMul(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
-  const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo>;
+  const { a, b, bias, preluActivationWeights } = args.inputs as {
+    a: tf.TensorInfo;
+    b: tf.TensorInfo;
+    bias?: tf.TensorInfo;
+    preluActivationWeights?: tf.TensorInfo;
+  };
   const attrs = args.attrs as unknown as FusedMatMulAttrs;
   const activation = attrs.activation ?? 'linear';
   if (preluActivationWeights === undefined && (activation === 'linear' || activation === 'relu')) {
     const relu = activation === 'relu';
-    const native = nativeMatMul(backend, a!, b!, attrs.transposeA, attrs.transposeB, bias, relu);
+    const native = nativeMatMul(backend, a, b, attrs.transposeA, attrs.transposeB, bias, relu);
     if (native !== undefined) return native;
   }
   return callOriginal(backend, tf._FusedMatMul, args.inputs, args.attrs ?? {});

@@ -41,16 +41,21 @@ function conv2D(args: KernelArgs): tf.TensorInfo {
 
 function fusedConv2D(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
-  const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo>;
+  const { x, filter, bias, preluActivationWeights } = args.inputs as {
+    x: tf.TensorInfo;
+    filter: tf.TensorInfo;
+    bias?: tf.TensorInfo;
+    preluActivationWeights?: tf.TensorInfo;
+  };
   const attrs = args.attrs as unknown as Conv2DAttrs;
   const activation = attrs.activation ?? 'linear';
   const simple =
     attrs.dataFormat === 'NHWC' &&
     preluActivationWeights === undefined &&
     (activation === 'linear' || activation === 'relu') &&
-    (bias === undefined || tf.util.sizeFromShape(bias.shape) === filter!.shape[3]);
+    (bias === undefined || tf.util.sizeFromShape(bias.shape) === filter.shape[3]);
   const native = simple
-    ? nativeConv2d(backend, x!, filter!, convInfo(x!, filter!, attrs), bias, activation === 'relu')
+    ? nativeConv2d(backend, x, filter, convInfo(x, filter, attrs), bias, activation === 'relu')
     : undefined;
   return native ?? callOriginal(backend, tf.FusedConv2D, args.inputs, args.attrs ?? {});
 }
