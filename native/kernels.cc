@@ -209,6 +209,145 @@ const int64_t* tapTable(const ConvGeometry& g, const Padded& in, std::vector<int
   return t.data();
 }
 
+// One input channel, unit strides and dilation (LeNet's first layer): its products have
+// 25 terms and 6 columns, too narrow for `product`'s tiles, so these kernels put image
+// columns in the lanes instead, reading rows of a zero-padded copy of the input plane.
+
+// A copy of planes [count][h][w] (of src, placed at row `top` and column `left`), rows
+// `slack` floats longer so a vector may start at any column and run past the last.
+struct Planes {
+  const float* data;
+  int64_t h, w;
+};
+constexpr int64_t kSlack = 32;
+
+// rows[p][r][c] = plane p of src at (r - top, c - left), zero outside; src's element
+// (p, r, c) is at src[base(p) + (r * width + c) * step].
+template <typename Base>
+Planes copyPlanes(int64_t count, int64_t h, int64_t w, int64_t top, int64_t left, int64_t srcH,
+                  int64_t srcW, int64_t step, const float* src, Base base) {
+  const int64_t rowLen = w + kSlack;
+  float* p = reserve(scratch.padded, static_cast<size_t>(count * h * rowLen));
+  std::fill(p, p + count * h * rowLen, 0.0f);
+  for (int64_t q = 0; q < count; q++) {
+    const float* s = src + base(q);
+    for (int64_t r = 0; r < srcH; r++) {
+      float* d = p + (q * h + r + top) * rowLen + left;
+      const float* sr = s + r * srcW * step;
+      if (step == 1) {
+        std::memcpy(d, sr, sizeof(float) * srcW);
+      } else {
+        for (int64_t c = 0; c < srcW; c++, sr += step) d[c] = *sr;
+      }
+    }
+  }
+  return {p, h, rowLen};
+}
+
+template <int V, int C>
+inline void narrowBlock(const float* row0, int64_t rowStride, int64_t kH, int64_t kW,
+                        const float* wt, v8 (&acc)[C][V]) {
+  for (int c = 0; c < C; c++)
+    for (int v = 0; v < V; v++) acc[c][v] = v8{};
+  for (int64_t kh = 0; kh < kH; kh++) {
+    const float* row = row0 + kh * rowStride;
+    for (int64_t kw = 0; kw < kW; kw++) {
+      v8 xv[V];
+      for (int v = 0; v < V; v++) xv[v] = load(row + kw + 8 * v);
+      const float* wk = wt + (kh * kW + kw) * C;
+      for (int c = 0; c < C; c++) {
+        const v8 wv = v8{} + wk[c];
+        for (int v = 0; v < V; v++) acc[c][v] += wv * xv[v];
+      }
+    }
+  }
+}
+
+bool singleChannel(const ConvGeometry& g) {
+  return g.inC == 1 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1;
+}
+
+constexpr int kNarrowChannels = 6;
+
+void conv2dSingleChannel(const ConvGeometry& g, const float* x, const float* w, const float* bias,
+                         float* out, bool relu) {
+  const int64_t h = g.outH + g.kH - 1, wd = g.outW + g.kW - 1;
+  const Planes in = copyPlanes(g.batch, std::max(h, g.inH + g.padTop), std::max(wd, g.inW + g.padLeft),
+                               g.padTop, g.padLeft, g.inH, g.inW, 1, x,
+                               [&](int64_t n) { return n * g.inH * g.inW; });
+  const int64_t taps = g.kH * g.kW;
+  std::vector<float> wt(static_cast<size_t>(taps * kNarrowChannels));
+  for (int64_t c0 = 0; c0 < g.outC; c0 += kNarrowChannels) {
+    const int64_t cw = std::min<int64_t>(kNarrowChannels, g.outC - c0);
+    for (int64_t t = 0; t < taps; t++)
+      for (int c = 0; c < kNarrowChannels; c++)
+        wt[t * kNarrowChannels + c] = c < cw ? w[t * g.outC + c0 + c] : 0.0f;
+    for (int64_t n = 0; n < g.batch; n++)
+      for (int64_t oh = 0; oh < g.outH; oh++) {
+        const float* row0 = in.data + (n * in.h + oh) * in.w;
+        float* o = out + (n * g.outH + oh) * g.outW * g.outC + c0;
+        for (int64_t ow0 = 0; ow0 < g.outW; ow0 += 16) {
+          const int64_t cols = std::min<int64_t>(16, g.outW - ow0);
+          float lanes[kNarrowChannels][16];
+          if (cols > 8) {
+            v8 acc[kNarrowChannels][2];
+            narrowBlock<2, kNarrowChannels>(row0 + ow0, in.w, g.kH, g.kW, wt.data(), acc);
+            for (int c = 0; c < kNarrowChannels; c++) {
+              store(lanes[c], acc[c][0]);
+              store(lanes[c] + 8, acc[c][1]);
+            }
+          } else {
+            v8 acc[kNarrowChannels][1];
+            narrowBlock<1, kNarrowChannels>(row0 + ow0, in.w, g.kH, g.kW, wt.data(), acc);
+            for (int c = 0; c < kNarrowChannels; c++) store(lanes[c], acc[c][0]);
+          }
+          for (int64_t j = 0; j < cols; j++) {
+            float* oj = o + (ow0 + j) * g.outC;
+            for (int64_t c = 0; c < cw; c++) {
+              const float v = bias != nullptr ? bias[c0 + c] + lanes[c][j] : lanes[c][j];
+              oj[c] = relu && !(v > 0.0f) ? 0.0f : v;
+            }
+          }
+        }
+      }
+  }
+}
+
+// dx of a single-channel convolution: a correlation of dy (padded by the filter size less
+// one) with the flipped filter, summed over dy's channels; image columns in the lanes.
+void conv2dInputGradSingleChannel(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  const int64_t h = std::max(g.inH + g.padTop + g.kH - 1, g.outH + g.kH - 1);
+  const int64_t wd = std::max(g.inW + g.padLeft + g.kW - 1, g.outW + g.kW - 1);
+  // Plane (co, n) of dy, shifted by kH - 1 rows and kW - 1 columns.
+  const Planes d = copyPlanes(g.outC * g.batch, h, wd, g.kH - 1, g.kW - 1, g.outH, g.outW, g.outC, dy,
+                              [&](int64_t q) {
+                                const int64_t co = q / g.batch, n = q % g.batch;
+                                return n * g.outH * g.outW * g.outC + co;
+                              });
+  const int64_t taps = g.kH * g.kW;
+  // Flipped filter: flip[co][t'] = w[taps - 1 - t'][co], one "channel" per dy channel.
+  std::vector<float> flip(static_cast<size_t>(g.outC * taps));
+  for (int64_t co = 0; co < g.outC; co++)
+    for (int64_t t = 0; t < taps; t++) flip[co * taps + t] = w[(taps - 1 - t) * g.outC + co];
+  for (int64_t n = 0; n < g.batch; n++)
+    for (int64_t i = 0; i < g.inH; i++) {
+      float* o = dx + (n * g.inH + i) * g.inW;
+      for (int64_t j0 = 0; j0 < g.inW; j0 += 32) {
+        const int64_t cols = std::min<int64_t>(32, g.inW - j0);
+        v8 sum[4] = {v8{}, v8{}, v8{}, v8{}};
+        for (int64_t co = 0; co < g.outC; co++) {
+          const float* row0 = d.data + ((co * g.batch + n) * d.h + i + g.padTop) * d.w + g.padLeft + j0;
+          v8 acc[1][4];
+          narrowBlock<4, 1>(row0, d.w, g.kH, g.kW, flip.data() + co * taps, acc);
+          for (int v = 0; v < 4; v++) sum[v] += acc[0][v];
+        }
+        float lanes[32];
+        for (int v = 0; v < 4; v++) store(lanes + 8 * v, sum[v]);
+        for (int64_t j = 0; j < cols; j++) o[j0 + j] = lanes[j];
+      }
+    }
+}
+
 }  // namespace
 
 void gemm(int64_t m, int64_t n, int64_t depth, Strided a, Strided b, float* c, int64_t ldc,
@@ -227,6 +366,10 @@ void gemm(int64_t m, int64_t n, int64_t depth, Strided a, Strided b, float* c, i
 
 void conv2d(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* out,
             bool relu) {
+  if (singleChannel(g)) {
+    conv2dSingleChannel(g, x, w, bias, out, relu);
+    return;
+  }
   const int64_t taps = g.kH * g.kW * g.inC;
   const int64_t positions = g.batch * g.outH * g.outW;
   const Padded in = padInput(g, x);
@@ -267,6 +410,10 @@ void conv2dFilterGrad(const ConvGeometry& g, const float* x, const float* dy, fl
 }
 
 void conv2dInputGrad(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  if (singleChannel(g)) {
+    conv2dInputGradSingleChannel(g, dy, w, dx);
+    return;
+  }
   const int64_t taps = g.kH * g.kW * g.inC;
   const int64_t positions = g.batch * g.outH * g.outW;
   const Padded in = padInput(g, nullptr);
