@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { gradientChain, inferenceChain } from './layer-chain.js';
 
 export interface Classifier {
   /** Logits for a batch [n, h, w, c] -> [n, classes]. Differentiable (usable inside tf.grad). */
@@ -54,10 +55,12 @@ export function classifierFromModel(
     outputs: layer.output as tfl.SymbolicTensor,
     name: `${model.name}_logits`,
   });
-  const differentiable = layersToLogits(model, logitsLayer);
+  const differentiable = gradientChain(model, logitsLayer);
+  const direct = inferenceChain(model, logitsLayer);
   return {
     inputShape: [h, w, c],
-    logits: (x) => logitsModel.apply(x, { training: false }) as tf.Tensor2D,
+    logits: (x) =>
+      direct === null ? (logitsModel.apply(x, { training: false }) as tf.Tensor2D) : direct(x),
     ...(differentiable === null
       ? {}
       : {
@@ -90,74 +93,6 @@ export function inputGradient(
 /** `output` computed from given logits (see outputOf). */
 export function outputFromLogits(z: tf.Tensor2D, mode: OutputMode): tf.Tensor2D {
   return mode === 'logits' ? z : tf.softmax(z);
-}
-
-type LayerConfig = Record<string, unknown>;
-
-/**
- * The logits of a sequential model as a chain of its layers, each Conv2D with a ReLU or
- * linear activation run as `convInputOnly`; null when the model is not a chain of one
- * input, one output per layer (then tf.grad over the logits model is the way).
- */
-function layersToLogits(
-  model: tfl.LayersModel,
-  logitsLayer: string,
-): ((x: tf.Tensor4D) => tf.Tensor2D) | null {
-  const end = model.layers.findIndex((l) => l.name === logitsLayer);
-  if (!(model instanceof tfl.Sequential) || end < 0) return null;
-  const steps = model.layers
-    .slice(0, end + 1)
-    .filter((l) => l.getClassName() !== 'InputLayer')
-    .map((l): ((t: tf.Tensor) => tf.Tensor) => {
-      const conv = convInputOnly(l);
-      return conv ?? ((t) => l.apply(t, { training: false }) as tf.Tensor);
-    });
-  return (x) => steps.reduce((t: tf.Tensor, step) => step(t), x) as tf.Tensor2D;
-}
-
-/**
- * A Conv2D layer as one fused kernel (conv + bias + activation, as its forward pass runs
- * outside tf.grad) with a gradient for its input only. Under tf.grad tfjs-layers runs conv,
- * bias add and ReLU as three kernels, keeping copies of their inputs for the backward pass;
- * with the weights as constants the backward pass is ReLU's mask and the conv's input
- * gradient, the same kernels tf.grad would run. Null for other layers and activations.
- */
-function convInputOnly(layer: tfl.layers.Layer): ((x: tf.Tensor) => tf.Tensor) | null {
-  const c = layer.getConfig() as LayerConfig;
-  const activation = c.activation as string;
-  const [kernel, bias] = layer.weights;
-  const dilated = [c.dilationRate ?? 1].flat().some((d) => d !== 1);
-  if (
-    layer.getClassName() !== 'Conv2D' ||
-    (activation !== 'relu' && activation !== 'linear') ||
-    (c.dataFormat ?? 'channelsLast') !== 'channelsLast' ||
-    (c.padding !== 'valid' && c.padding !== 'same') ||
-    dilated ||
-    kernel === undefined
-  ) {
-    return null;
-  }
-  const strides = c.strides as [number, number];
-  const pad = c.padding as 'valid' | 'same';
-  const attrs = { strides, pad, dataFormat: 'NHWC', dilations: [1, 1], activation };
-  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [x, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
-    // The kernel itself: tf.fused.conv2d splits a ReLU into three kernels under tf.grad.
-    const inputs = { x, filter: kernel.read(), bias: bias?.read() } as tf.NamedTensorMap;
-    const y = tf.engine().runKernel(tf.FusedConv2D, inputs, attrs) as tf.Tensor4D;
-    save([y]);
-    const gradFunc = (dy: tf.Tensor4D, [saved]: tf.Tensor[]): tf.Tensor => {
-      const g = activation === 'relu' ? tf.mul(dy, tf.step(saved as tf.Tensor)) : dy;
-      return tf.conv2dTranspose(
-        g as tf.Tensor4D,
-        kernel.read() as tf.Tensor4D,
-        x.shape,
-        strides,
-        pad,
-      );
-    };
-    return { value: y, gradFunc };
-  }) as unknown as (x: tf.Tensor) => tf.Tensor;
 }
 
 /** The classifier's output in the requested mode: softmax(logits) or the logits themselves. */
