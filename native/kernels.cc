@@ -360,8 +360,7 @@ void gemm(int64_t m, int64_t n, int64_t depth, Strided a, Strided b, float* c, i
   auto& t = scratch.tables;
   const Gather ga{a.data, strided(t[0], m, a.rs), strided(t[1], depth, a.ks)};
   const Gather gb{b.data, strided(t[2], n, b.rs), strided(t[3], depth, b.ks)};
-  std::vector<int64_t> rowAt;
-  product(m, n, depth, ga, gb, Sink{c, strided(rowAt, m, ldc), nullptr, accumulate});
+  product(m, n, depth, ga, gb, Sink{c, strided(t[4], m, ldc), nullptr, accumulate});
 }
 
 void conv2d(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* out,
@@ -379,9 +378,8 @@ void conv2d(const ConvGeometry& g, const float* x, const float* w, const float* 
   if (bias != nullptr) {
     for (int64_t p = 0; p < positions; p++) std::memcpy(out + p * g.outC, bias, sizeof(float) * g.outC);
   }
-  std::vector<int64_t> rowAt;
   product(positions, g.outC, taps, a, b,
-          Sink{out, strided(rowAt, positions, g.outC), nullptr, bias != nullptr});
+          Sink{out, strided(t[4], positions, g.outC), nullptr, bias != nullptr});
   if (relu) {
     for (int64_t i = 0; i < positions * g.outC; i++) out[i] = out[i] > 0.0f ? out[i] : 0.0f;
   }
@@ -396,8 +394,7 @@ void conv2dFilterGrad(const ConvGeometry& g, const float* x, const float* dy, fl
   const int64_t* positionAt = positionTable(g, in, t[1]);
   const int64_t* dyAt = strided(t[2], positions, g.outC);
   const int64_t* channel = strided(t[3], g.outC, 1);
-  std::vector<int64_t> rowAt;
-  const Sink c{dw, strided(rowAt, taps, g.outC), nullptr, false};
+  const Sink c{dw, strided(t[4], taps, g.outC), nullptr, false};
   // In slices of positions, so the packed dy stays in cache.
   constexpr int64_t kSlice = 4096;
   if (positions == 0) std::fill(dw, dw + taps * g.outC, 0.0f);
