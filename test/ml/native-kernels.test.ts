@@ -48,9 +48,12 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
   expect(worst / scale).toBeLessThan(tol);
 }
 
+/** What scripts/build-native.mjs needs: a C++ compiler and Node's headers where it looks. */
 const hasCompiler = (): boolean =>
   spawnSync(process.env.CXX ?? 'g++', ['--version']).status === 0 &&
-  fs.existsSync(path.join(path.dirname(process.execPath), '..', 'include', 'node', 'node_api.h'));
+  [path.join(path.dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node'].some(
+    (dir) => fs.existsSync(path.join(dir, 'node_api.h')),
+  );
 
 describe('native kernels: availability', () => {
   it('are built and active on an x64 machine with a C++ compiler and Node headers', () => {
