@@ -21,6 +21,7 @@ import {
 } from '../../src/ml/kernels/conv2d-backprop-input.js';
 import { WASM_KERNELS } from '../../src/ml/kernels/register.js';
 import { callOriginal } from '../../src/ml/kernels/wasm-ops.js';
+import { expectClose, values } from './kernel-values.js';
 
 type Shape4 = [number, number, number, number];
 type Padding = 'valid' | 'same';
@@ -30,19 +31,6 @@ type Explicit = [[0, 0], [number, number], [number, number], [0, 0]];
 beforeAll(async () => {
   await initBackend('wasm');
 });
-
-/** Deterministic values in [-1, 1). */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -103,18 +91,6 @@ function naiveConvGrads(c: ConvCase, x: Float32Array, w: Float32Array, dy: Float
     }
   }
   return { dx, dw, dyShape: [n, ah.out, aw.out, c.co] as Shape4 };
-}
-
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-4): void {
-  expect(actual.length).toBe(expected.length);
-  let scale = 1;
-  for (let i = 0; i < expected.length; i++)
-    scale = Math.max(scale, Math.abs(expected[i] as number));
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) {
-    worst = Math.max(worst, Math.abs((actual[i] as number) - (expected[i] as number)));
-  }
-  expect(worst / scale).toBeLessThan(tol);
 }
 
 /** Runs one kernel on `backendName` with inputs built there from plain arrays. */

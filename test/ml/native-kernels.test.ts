@@ -18,35 +18,11 @@ import {
   nativeMatMul,
   nativeStatus,
 } from '../../src/ml/kernels/native.js';
+import { expectClose as expectWithin, values } from './kernel-values.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
 });
-
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
-
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-5): void {
-  expect(actual.length).toBe(expected.length);
-  let scale = 1;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i] as number));
-  }
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) {
-    worst = Math.max(worst, Math.abs((actual[i] as number) - (expected[i] as number)));
-  }
-  expect(worst / scale).toBeLessThan(tol);
-}
 
 /** What scripts/build-native.mjs needs: a C++ compiler and Node's headers where it looks. */
 const hasCompiler = (): boolean =>
@@ -93,6 +69,9 @@ const cases: Case[] = [
 ];
 
 /** Naive float64 forward pass and both gradients of y = conv2d(x, w) for upstream dy. */
+const expectClose = (actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-5) =>
+  expectWithin(actual, expected, tol);
+
 function naive(
   c: Case,
   info: tf.backend_util.Conv2DInfo,
