@@ -82,8 +82,17 @@ function offset(backend: BackendWasm, t: tf.TensorInfo | undefined): number {
 }
 
 /** The heap as it is now: growing it replaces the buffer, so it is fetched on every call. */
-function heap(backend: BackendWasm): ArrayBuffer {
-  return (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
+function heap(backend: BackendWasm): ArrayBufferLike {
+  return (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer;
+}
+
+/**
+ * The addon, where it can work on this backend's heap: a plain ArrayBuffer (the threaded
+ * wasm build, which Node does not run, would share a SharedArrayBuffer).
+ */
+function kernels(backend: BackendWasm): Addon | undefined {
+  const k = addon();
+  return k !== undefined && heap(backend) instanceof ArrayBuffer ? k : undefined;
 }
 
 type ConvInfo = tf.backend_util.Conv2DInfo;
@@ -123,12 +132,12 @@ export function nativeConv2d(
   bias?: tf.TensorInfo,
   relu = false,
 ): tf.TensorInfo | undefined {
-  const k = addon();
+  const k = kernels(backend);
   if (k === undefined || !allFloat(x, filter, bias)) return undefined;
   const out = backend.makeOutput([...info.outShape], 'float32');
   const params = [offset(backend, x), offset(backend, filter), offset(backend, bias)];
   k.conv2d(
-    heap(backend),
+    heap(backend) as ArrayBuffer,
     Float64Array.from([...params, offset(backend, out), ...geometry(info), relu ? 1 : 0]),
   );
   return out;
@@ -141,12 +150,15 @@ export function nativeFilterGrad(
   dy: tf.TensorInfo,
   info: ConvInfo,
 ): tf.TensorInfo | undefined {
-  const k = addon();
+  const k = kernels(backend);
   if (k === undefined || !allFloat(x, dy)) return undefined;
   const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = info;
   const out = backend.makeOutput([kh, kw, ci, co], 'float32');
   const params = [offset(backend, x), offset(backend, dy), -1, offset(backend, out)];
-  k.conv2dFilterGrad(heap(backend), Float64Array.from([...params, ...geometry(info), 0]));
+  k.conv2dFilterGrad(
+    heap(backend) as ArrayBuffer,
+    Float64Array.from([...params, ...geometry(info), 0]),
+  );
   return out;
 }
 
@@ -157,11 +169,14 @@ export function nativeInputGrad(
   filter: tf.TensorInfo,
   info: ConvInfo,
 ): tf.TensorInfo | undefined {
-  const k = addon();
+  const k = kernels(backend);
   if (k === undefined || !allFloat(dy, filter)) return undefined;
   const out = backend.makeOutput([...info.inShape], 'float32');
   const params = [offset(backend, dy), offset(backend, filter), -1, offset(backend, out)];
-  k.conv2dInputGrad(heap(backend), Float64Array.from([...params, ...geometry(info), 0]));
+  k.conv2dInputGrad(
+    heap(backend) as ArrayBuffer,
+    Float64Array.from([...params, ...geometry(info), 0]),
+  );
   return out;
 }
 
@@ -179,7 +194,7 @@ export function nativeMatMul(
   bias?: tf.TensorInfo,
   relu = false,
 ): tf.TensorInfo | undefined {
-  const k = addon();
+  const k = kernels(backend);
   const batchOf = (t: tf.TensorInfo) => tf.util.sizeFromShape(t.shape.slice(0, -2));
   if (k === undefined || !allFloat(a, b, bias) || batchOf(a) !== 1 || batchOf(b) !== 1) {
     return undefined;
@@ -202,7 +217,7 @@ export function nativeMatMul(
     offset(backend, out),
   ];
   k.matmul(
-    heap(backend),
+    heap(backend) as ArrayBuffer,
     Float64Array.from([...offsets, m, n, depth, ...aStrides, ...bStrides, relu ? 1 : 0]),
   );
   return out;
