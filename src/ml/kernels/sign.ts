@@ -10,7 +10,7 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { simdKernel } from './simd/instance.js';
+import { mapElements } from './simd/instance.js';
 import { signBody } from './simd/sign-code.js';
 import { allocate, callOriginal, type KernelArgs, view } from './wasm-ops.js';
 
@@ -18,14 +18,9 @@ function sign(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
   const { x } = args.inputs as { x: tf.TensorInfo };
   if (x.dtype !== 'float32') return callOriginal(backend, tf.Sign, { x }, {});
+  const mapped = mapElements(backend, x, 'sign', signBody);
+  if (mapped !== undefined) return mapped;
   const out = allocate(backend, x.shape);
-  const count = tf.util.sizeFromShape(x.shape);
-  const fn = simdKernel(backend, 'sign', signBody);
-  if (fn !== undefined) {
-    if (count > 0)
-      fn(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), count);
-    return out;
-  }
   const src = view(backend, x);
   const dst = view(backend, out);
   for (let i = 0; i < src.length; i++) {

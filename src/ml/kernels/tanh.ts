@@ -8,19 +8,15 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { simdKernel } from './simd/instance.js';
+import { mapElements } from './simd/instance.js';
 import { tanhBody } from './simd/tanh-code.js';
-import { allocate, callOriginal, type KernelArgs } from './wasm-ops.js';
+import { callOriginal, type KernelArgs } from './wasm-ops.js';
 
 function tanh(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
   const { x } = args.inputs as { x: tf.TensorInfo };
-  const fn = x.dtype === 'float32' ? simdKernel(backend, 'tanh', tanhBody) : undefined;
-  if (fn === undefined) return callOriginal(backend, tf.Tanh, { x }, {});
-  const out = allocate(backend, [...x.shape]);
-  const count = tf.util.sizeFromShape(x.shape);
-  if (count > 0) fn(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), count);
-  return out;
+  const out = x.dtype === 'float32' ? mapElements(backend, x, 'tanh', tanhBody) : undefined;
+  return out ?? callOriginal(backend, tf.Tanh, { x }, {});
 }
 
 export const tanhConfig: tf.KernelConfig = {

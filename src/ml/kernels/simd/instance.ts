@@ -6,6 +6,7 @@
  * returns undefined and the callers keep their other path.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
 import { type Body, moduleBytes } from './wasm-binary.js';
 
 type KernelFn = (...args: number[]) => void;
@@ -54,4 +55,22 @@ export function simdKernel(
   }
   known.set(key, fn);
   return fn;
+}
+
+/**
+ * x mapped element by element (float32 in, float32 out) by the generated function `key`,
+ * called as fn(xOffset, outOffset, count); undefined where `simdKernel` gives none.
+ */
+export function mapElements(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  key: string,
+  build: () => Body,
+): tf.TensorInfo | undefined {
+  const fn = simdKernel(backend, key, build);
+  if (fn === undefined) return undefined;
+  const out = backend.makeOutput([...x.shape], 'float32');
+  const count = tf.util.sizeFromShape(x.shape);
+  if (count > 0) fn(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), count);
+  return out;
 }
