@@ -494,7 +494,9 @@ async function main(): Promise<void> {
   const baseline = process.argv.includes('--baseline') && info.name === 'wasm';
   // Replaced kernels other than the one wasm lacks: "baseline" puts the backend's own back.
   const replaced = info.customKernels.filter((k) => k !== tf.Conv2DBackpropFilter);
-  const wasm = info.wasm ? ` ${info.wasm.binary}, threads ${info.wasm.threads}` : '';
+  const wasm = info.wasm
+    ? ` ${info.wasm.binary}, threads ${info.wasm.threads}, native kernels ${info.wasm.native.active ? 'yes' : `no (${info.wasm.native.detail})`}`
+    : '';
   const adapter = info.adapter ? ` on ${formatAdapter(info.adapter)}` : '';
   console.log(
     `backend ${info.name}${wasm}${adapter}; kernels: ${info.customKernels.join(', ') || 'none'}`,
