@@ -121,6 +121,29 @@ const allFloat = (...ts: Array<tf.TensorInfo | undefined>): boolean =>
   ts.every((t) => t === undefined || t.dtype === 'float32');
 
 /**
+ * The addon's convolution `op` on [x or dy, filter or dy, bias] (absent ones: none) into a
+ * new float32 tensor of `shape`, or undefined where the native kernels do not run.
+ */
+function runConv(
+  backend: BackendWasm,
+  op: 'conv2d' | 'conv2dFilterGrad' | 'conv2dInputGrad',
+  [first, second, bias]: [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo?],
+  shape: number[],
+  info: ConvInfo,
+  relu: boolean,
+): tf.TensorInfo | undefined {
+  const k = kernels(backend);
+  if (k === undefined || !allFloat(first, second, bias)) return undefined;
+  const out = backend.makeOutput(shape, 'float32');
+  const offsets = [first, second, bias, out].map((t) => offset(backend, t));
+  k[op](
+    heap(backend) as ArrayBuffer,
+    Float64Array.from([...offsets, ...geometry(info), relu ? 1 : 0]),
+  );
+  return out;
+}
+
+/**
  * The forward convolution (NHWC, HWIO filter) plus bias and ReLU when given, or undefined
  * where the native kernels do not run.
  */
@@ -132,15 +155,7 @@ export function nativeConv2d(
   bias?: tf.TensorInfo,
   relu = false,
 ): tf.TensorInfo | undefined {
-  const k = kernels(backend);
-  if (k === undefined || !allFloat(x, filter, bias)) return undefined;
-  const out = backend.makeOutput([...info.outShape], 'float32');
-  const params = [offset(backend, x), offset(backend, filter), offset(backend, bias)];
-  k.conv2d(
-    heap(backend) as ArrayBuffer,
-    Float64Array.from([...params, offset(backend, out), ...geometry(info), relu ? 1 : 0]),
-  );
-  return out;
+  return runConv(backend, 'conv2d', [x, filter, bias], [...info.outShape], info, relu);
 }
 
 /** dW of a convolution, or undefined where the native kernels do not run. */
@@ -150,16 +165,8 @@ export function nativeFilterGrad(
   dy: tf.TensorInfo,
   info: ConvInfo,
 ): tf.TensorInfo | undefined {
-  const k = kernels(backend);
-  if (k === undefined || !allFloat(x, dy)) return undefined;
   const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = info;
-  const out = backend.makeOutput([kh, kw, ci, co], 'float32');
-  const params = [offset(backend, x), offset(backend, dy), -1, offset(backend, out)];
-  k.conv2dFilterGrad(
-    heap(backend) as ArrayBuffer,
-    Float64Array.from([...params, ...geometry(info), 0]),
-  );
-  return out;
+  return runConv(backend, 'conv2dFilterGrad', [x, dy], [kh, kw, ci, co], info, false);
 }
 
 /** dX of a convolution, or undefined where the native kernels do not run. */
@@ -169,15 +176,7 @@ export function nativeInputGrad(
   filter: tf.TensorInfo,
   info: ConvInfo,
 ): tf.TensorInfo | undefined {
-  const k = kernels(backend);
-  if (k === undefined || !allFloat(dy, filter)) return undefined;
-  const out = backend.makeOutput([...info.inShape], 'float32');
-  const params = [offset(backend, dy), offset(backend, filter), -1, offset(backend, out)];
-  k.conv2dInputGrad(
-    heap(backend) as ArrayBuffer,
-    Float64Array.from([...params, ...geometry(info), 0]),
-  );
-  return out;
+  return runConv(backend, 'conv2dInputGrad', [dy, filter], [...info.inShape], info, false);
 }
 
 /**
@@ -210,12 +209,7 @@ export function nativeMatMul(
   // Strides of a by (row, summed index) and of b by (column, summed index).
   const aStrides = transposeA ? [1, m] : [depth, 1];
   const bStrides = transposeB ? [depth, 1] : [1, n];
-  const offsets = [
-    offset(backend, a),
-    offset(backend, b),
-    offset(backend, bias),
-    offset(backend, out),
-  ];
+  const offsets = [a, b, bias, out].map((t) => offset(backend, t));
   k.matmul(
     heap(backend) as ArrayBuffer,
     Float64Array.from([...offsets, m, n, depth, ...aStrides, ...bStrides, relu ? 1 : 0]),
