@@ -39,23 +39,30 @@ function partsOf(layer: tfl.layers.Layer): Parts | null {
   return { cls: layer.getClassName(), c, kernel, bias, activation };
 }
 
-const pad = (c: LayerConfig) => c.padding as 'valid' | 'same';
+/** A conv's or pool's padding where the direct ops take it, else null. */
+function padOf(c: LayerConfig): 'valid' | 'same' | null {
+  return c.padding === 'valid' || c.padding === 'same' ? c.padding : null;
+}
 const pair = (v: unknown) => [v].flat() as number[];
 
-function poolStep(c: LayerConfig): Step | null {
-  if (c.padding !== 'valid' && c.padding !== 'same') return null;
-  const size = pair(c.poolSize) as [number, number];
-  const strides = (c.strides == null ? size : pair(c.strides)) as [number, number];
-  return (t) => tf.maxPool(t as tf.Tensor4D, size, strides, pad(c));
+/** MaxPooling2D and Flatten, the same ops in both uses; null for other layers. */
+function shapeStep({ cls, c }: Parts): Step | null {
+  const pad = padOf(c);
+  if (cls === 'MaxPooling2D' && pad !== null) {
+    const size = pair(c.poolSize) as [number, number];
+    const strides = (c.strides == null ? size : pair(c.strides)) as [number, number];
+    return (t) => tf.maxPool(t as tf.Tensor4D, size, strides, pad);
+  }
+  if (cls === 'Flatten') return (t) => tf.reshape(t, [t.shape[0] as number, -1]);
+  return null;
 }
-
-const flatten: Step = (t) => tf.reshape(t, [t.shape[0] as number, -1]);
 
 function inferenceStep(layer: tfl.layers.Layer): Step | null {
   const p = partsOf(layer);
   if (p === null) return null;
   const { cls, c, kernel, bias, activation } = p;
-  if (cls === 'Conv2D' && kernel !== undefined && (c.padding === 'valid' || c.padding === 'same')) {
+  const pad = padOf(c);
+  if (cls === 'Conv2D' && kernel !== undefined && pad !== null) {
     const strides = c.strides as [number, number];
     return (t) =>
       tf.fused.conv2d({
@@ -63,7 +70,7 @@ function inferenceStep(layer: tfl.layers.Layer): Step | null {
         filter: kernel.read() as tf.Tensor4D,
         bias: bias?.read(),
         strides,
-        pad: pad(c),
+        pad,
         activation,
       });
   }
@@ -76,9 +83,7 @@ function inferenceStep(layer: tfl.layers.Layer): Step | null {
         activation,
       });
   }
-  if (cls === 'MaxPooling2D') return poolStep(c);
-  if (cls === 'Flatten') return flatten;
-  return null;
+  return shapeStep(p);
 }
 
 /** Never null: a layer the direct ops do not cover runs as tfjs-layers applies it. */
@@ -87,7 +92,7 @@ function gradientStep(layer: tfl.layers.Layer): Step {
   const applied: Step = (t) => layer.apply(t, { training: false }) as tf.Tensor;
   if (p === null) return applied;
   const { cls, kernel, bias, activation } = p;
-  if (cls === 'Conv2D') return convInputOnly(layer) ?? applied;
+  if (cls === 'Conv2D') return convInputOnly(p) ?? applied;
   if (cls === 'Dense' && kernel !== undefined) {
     return (t) => {
       const z = tf.matMul(t as tf.Tensor2D, kernel.read() as tf.Tensor2D);
@@ -95,7 +100,7 @@ function gradientStep(layer: tfl.layers.Layer): Step {
       return activation === 'relu' ? tf.relu(zb) : zb;
     };
   }
-  return inferenceStep(layer) ?? applied;
+  return shapeStep(p) ?? applied;
 }
 
 /** The model's layers up to `logitsLayer` as steps made by `stepOf`, or null. */
@@ -128,22 +133,14 @@ export function gradientChain(model: tfl.LayersModel, logitsLayer: string) {
  * outside tf.grad) with a gradient for its input only. Under tf.grad tfjs-layers runs conv,
  * bias add and ReLU as three kernels, keeping copies of their inputs for the backward pass;
  * with the weights as constants the backward pass is ReLU's mask and the conv's input
- * gradient, the same kernels tf.grad would run. Null for other layers and activations.
+ * gradient, the same kernels tf.grad would run. Null without a kernel or a padding the
+ * direct ops take.
  */
-function convInputOnly(layer: tfl.layers.Layer): Step | null {
-  const c = layer.getConfig() as LayerConfig;
-  const activation = c.activation as string;
-  const [kernel, bias] = layer.weights;
-  if (
-    layer.getClassName() !== 'Conv2D' ||
-    (activation !== 'relu' && activation !== 'linear') ||
-    (c.padding !== 'valid' && c.padding !== 'same') ||
-    kernel === undefined
-  ) {
-    return null;
-  }
+function convInputOnly({ c, kernel, bias, activation }: Parts): Step | null {
+  const pad = padOf(c);
+  if (kernel === undefined || pad === null) return null;
   const strides = c.strides as [number, number];
-  const attrs = { strides, pad: pad(c), dataFormat: 'NHWC', dilations: [1, 1], activation };
+  const attrs = { strides, pad, dataFormat: 'NHWC', dilations: [1, 1], activation };
   return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
     // The kernel itself: tf.fused.conv2d splits a ReLU into three kernels under tf.grad.
@@ -157,7 +154,7 @@ function convInputOnly(layer: tfl.layers.Layer): Step | null {
         kernel.read() as tf.Tensor4D,
         x.shape,
         strides,
-        pad(c),
+        pad,
       );
     };
     return { value: y, gradFunc };
